@@ -6,11 +6,13 @@
 //! semantics; [`dump`] prints them in tcpdump's three formats. No I/O happens here: host and
 //! service names come through the [`resolve::Resolver`] the caller supplies.
 
+pub mod ast;
 pub mod cbpf;
 pub mod check;
 pub mod dump;
 pub mod error;
 pub mod interp;
+pub mod parse;
 pub mod resolve;
 pub mod target;
 

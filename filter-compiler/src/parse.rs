@@ -1,0 +1,1219 @@
+//! pcap-filter(7) text to [`ast::Expr`], following libpcap's grammar and scanner.
+//!
+//! Built with nom over a `nom_locate` span so every token knows where it is. Quirks kept on
+//! purpose because users' filters depend on them:
+//! - `and` and `or` have equal precedence and associate left (`a or b and c` is `(a or b) and c`).
+//! - A bare id after `and`/`or`/`not` inherits the qualifiers of the primitive before it
+//!   (`host a or b`); after a primitive without qualifiers (`tcp or 10.0.0.1`) that is an error.
+//! - Tokens are longest-match as in libpcap's scanner: `len-1` is one (unknown) name, `1024-1030`
+//!   is one name that `portrange` splits, `tcp-syn` is the number 2.
+//! - `^` has no precedence in libpcap's grammar, so yacc shifts: it binds to the operand on its
+//!   left and takes everything to its right as its right operand (`a + b ^ c + d` is
+//!   `a + (b ^ (c + d))`).
+
+use crate::ast::*;
+use crate::error::Error;
+use nom::error::{ErrorKind, FromExternalError, ParseError};
+use nom::{IResult, Parser};
+use nom_language::precedence::{binary_op, precedence, unary_op, Assoc, Operation};
+use nom_locate::LocatedSpan;
+use std::net::Ipv6Addr;
+
+type In<'a> = LocatedSpan<&'a str>;
+type PResult<'a, T> = IResult<In<'a>, T, PErr>;
+
+/// A parse error: where, and (for errors that are more than "this token is unexpected") what.
+#[derive(Clone, Debug)]
+pub struct PErr {
+    span: Span,
+    msg: Option<String>,
+}
+
+impl<'a> ParseError<In<'a>> for PErr {
+    fn from_error_kind(input: In<'a>, _: ErrorKind) -> Self {
+        PErr { span: token_span(input), msg: None }
+    }
+    fn append(_: In<'a>, _: ErrorKind, other: Self) -> Self {
+        other
+    }
+    fn or(self, other: Self) -> Self {
+        // Keep the error that got furthest; it names the token the user must fix.
+        if other.span.start > self.span.start || (other.span.start == self.span.start && self.msg.is_none()) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl<'a> FromExternalError<In<'a>, PErr> for PErr {
+    fn from_external_error(_: In<'a>, _: ErrorKind, e: PErr) -> Self {
+        e
+    }
+}
+
+fn fail_at<T>(span: Span, msg: impl Into<String>) -> Result<T, nom::Err<PErr>> {
+    Err(nom::Err::Failure(PErr { span, msg: Some(msg.into()) }))
+}
+
+fn backtrack<T>(i: In) -> Result<T, nom::Err<PErr>> {
+    Err(nom::Err::Error(PErr { span: token_span(i), msg: None }))
+}
+
+/// The span of the token starting at `i` (after blanks), for error carets.
+fn token_span(i: In) -> Span {
+    match lex(i) {
+        Ok((_, (_, span))) => span,
+        Err(_) => {
+            let start = i.location_offset() + (i.fragment().len() - i.fragment().trim_start().len());
+            start..start + i.fragment().trim_start().chars().next().map_or(0, |c| c.len_utf8())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    /// A keyword, by its canonical spelling.
+    Kw(&'static str),
+    Num(u32),
+    /// Dotted IPv4 (1 to 4 parts).
+    Hid(String),
+    Hid6(Ipv6Addr),
+    Eid([u8; 6]),
+    Id(String),
+    Op(&'static str),
+    End,
+}
+
+/// Keywords and their canonical names. Link-layer names all mean `link`.
+const KEYWORDS: &[(&str, &str)] = &[
+    ("dst", "dst"),
+    ("src", "src"),
+    ("link", "link"),
+    ("ether", "link"),
+    ("ppp", "link"),
+    ("slip", "link"),
+    ("fddi", "link"),
+    ("tr", "link"),
+    ("wlan", "link"),
+    ("arp", "arp"),
+    ("rarp", "rarp"),
+    ("ip", "ip"),
+    ("sctp", "sctp"),
+    ("tcp", "tcp"),
+    ("udp", "udp"),
+    ("icmp", "icmp"),
+    ("igmp", "igmp"),
+    ("igrp", "igrp"),
+    ("pim", "pim"),
+    ("vrrp", "vrrp"),
+    ("carp", "carp"),
+    ("radio", "radio"),
+    ("ip6", "ip6"),
+    ("icmp6", "icmp6"),
+    ("ah", "ah"),
+    ("esp", "esp"),
+    ("atalk", "atalk"),
+    ("aarp", "aarp"),
+    ("decnet", "decnet"),
+    ("lat", "lat"),
+    ("sca", "sca"),
+    ("moprc", "moprc"),
+    ("mopdl", "mopdl"),
+    ("iso", "iso"),
+    ("esis", "esis"),
+    ("es-is", "esis"),
+    ("isis", "isis"),
+    ("is-is", "isis"),
+    ("l1", "l1"),
+    ("l2", "l2"),
+    ("iih", "iih"),
+    ("lsp", "lsp"),
+    ("snp", "snp"),
+    ("csnp", "csnp"),
+    ("psnp", "psnp"),
+    ("clnp", "clnp"),
+    ("stp", "stp"),
+    ("ipx", "ipx"),
+    ("netbeui", "netbeui"),
+    ("host", "host"),
+    ("net", "net"),
+    ("mask", "mask"),
+    ("port", "port"),
+    ("portrange", "portrange"),
+    ("proto", "proto"),
+    ("protochain", "protochain"),
+    ("gateway", "gateway"),
+    ("less", "less"),
+    ("greater", "greater"),
+    ("byte", "byte"),
+    ("broadcast", "broadcast"),
+    ("multicast", "multicast"),
+    ("and", "and"),
+    ("or", "or"),
+    ("not", "not"),
+    ("len", "len"),
+    ("length", "len"),
+    ("inbound", "inbound"),
+    ("outbound", "outbound"),
+    ("ifindex", "ifindex"),
+    ("vlan", "vlan"),
+    ("mpls", "mpls"),
+    ("pppoed", "pppoed"),
+    ("pppoes", "pppoes"),
+    ("geneve", "geneve"),
+    ("llc", "llc"),
+    // Keywords of link types we do not compile for (802.11, ATM, SS7, pflog): reserved, so
+    // they are reported as unsupported rather than looked up as host names.
+    ("type", "type"),
+    ("subtype", "subtype"),
+    ("direction", "dir"),
+    ("dir", "dir"),
+    ("address1", "addr1"),
+    ("addr1", "addr1"),
+    ("address2", "addr2"),
+    ("addr2", "addr2"),
+    ("address3", "addr3"),
+    ("addr3", "addr3"),
+    ("address4", "addr4"),
+    ("addr4", "addr4"),
+    ("ra", "ra"),
+    ("ta", "ta"),
+    ("lane", "lane"),
+    ("metac", "metac"),
+    ("bcc", "bcc"),
+    ("oam", "oam"),
+    ("oamf4", "oamf4"),
+    ("oamf4ec", "oamf4ec"),
+    ("oamf4sc", "oamf4sc"),
+    ("sc", "sc"),
+    ("ilmic", "ilmic"),
+    ("vpi", "vpi"),
+    ("vci", "vci"),
+    ("connectmsg", "connectmsg"),
+    ("metaconnect", "metaconnect"),
+    ("on", "ifname"),
+    ("ifname", "ifname"),
+    ("rnr", "rnr"),
+    ("rulenum", "rnr"),
+    ("reason", "reason"),
+    ("rset", "rset"),
+    ("ruleset", "rset"),
+    ("srnr", "srnr"),
+    ("subrulenum", "srnr"),
+    ("action", "action"),
+    ("fisu", "fisu"),
+    ("lssu", "lssu"),
+    ("lsu", "lssu"),
+    ("msu", "msu"),
+    ("hfisu", "hfisu"),
+    ("hlssu", "hlssu"),
+    ("hmsu", "hmsu"),
+    ("sio", "sio"),
+    ("opc", "opc"),
+    ("dpc", "dpc"),
+    ("sls", "sls"),
+    ("hsio", "hsio"),
+    ("hopc", "hopc"),
+    ("hdpc", "hdpc"),
+    ("hsls", "hsls"),
+];
+
+/// Keywords that only make sense on link types we do not compile for.
+const FOREIGN_KEYWORDS: &[&str] = &[
+    "type", "subtype", "dir", "addr1", "addr2", "addr3", "addr4", "ra", "ta", "lane", "metac",
+    "bcc", "oam", "oamf4", "oamf4ec", "oamf4sc", "sc", "ilmic", "vpi", "vci", "connectmsg",
+    "metaconnect", "ifname", "rnr", "reason", "rset", "srnr", "action", "fisu", "lssu", "msu",
+    "hfisu", "hlssu", "hmsu", "sio", "opc", "dpc", "sls", "hsio", "hopc", "hdpc", "hsls",
+];
+
+/// Names the scanner turns into numbers (offsets and values for `icmp[]`, `icmp6[]`, `tcp[]`).
+const NAMED_NUMBERS: &[(&str, u32)] = &[
+    ("icmptype", 0),
+    ("icmpcode", 1),
+    ("icmp-echoreply", 0),
+    ("icmp-unreach", 3),
+    ("icmp-sourcequench", 4),
+    ("icmp-redirect", 5),
+    ("icmp-echo", 8),
+    ("icmp-routeradvert", 9),
+    ("icmp-routersolicit", 10),
+    ("icmp-timxceed", 11),
+    ("icmp-paramprob", 12),
+    ("icmp-tstamp", 13),
+    ("icmp-tstampreply", 14),
+    ("icmp-ireq", 15),
+    ("icmp-ireqreply", 16),
+    ("icmp-maskreq", 17),
+    ("icmp-maskreply", 18),
+    ("icmp6type", 0),
+    ("icmp6code", 1),
+    ("icmp6-destinationunreach", 1),
+    ("icmp6-packettoobig", 2),
+    ("icmp6-timeexceeded", 3),
+    ("icmp6-parameterproblem", 4),
+    ("icmp6-echo", 128),
+    ("icmp6-echoreply", 129),
+    ("icmp6-multicastlistenerquery", 130),
+    ("icmp6-multicastlistenerreportv1", 131),
+    ("icmp6-multicastlistenerdone", 132),
+    ("icmp6-routersolicit", 133),
+    ("icmp6-routeradvert", 134),
+    ("icmp6-neighborsolicit", 135),
+    ("icmp6-neighboradvert", 136),
+    ("icmp6-redirect", 137),
+    ("icmp6-routerrenum", 138),
+    ("icmp6-nodeinformationquery", 139),
+    ("icmp6-nodeinformationresponse", 140),
+    ("icmp6-ineighbordiscoverysolicit", 141),
+    ("icmp6-ineighbordiscoveryadvert", 142),
+    ("icmp6-multicastlistenerreportv2", 143),
+    ("icmp6-homeagentdiscoveryrequest", 144),
+    ("icmp6-homeagentdiscoveryreply", 145),
+    ("icmp6-mobileprefixsolicit", 146),
+    ("icmp6-mobileprefixadvert", 147),
+    ("icmp6-certpathsolicit", 148),
+    ("icmp6-certpathadvert", 149),
+    ("icmp6-multicastrouteradvert", 151),
+    ("icmp6-multicastroutersolicit", 152),
+    ("icmp6-multicastrouterterm", 153),
+    ("tcpflags", 13),
+    ("tcp-fin", 0x01),
+    ("tcp-syn", 0x02),
+    ("tcp-rst", 0x04),
+    ("tcp-push", 0x08),
+    ("tcp-ack", 0x10),
+    ("tcp-urg", 0x20),
+    ("tcp-ece", 0x40),
+    ("tcp-cwr", 0x80),
+];
+
+const OPERATORS: &[&str] = &[
+    ">=", "<=", "!=", "==", "<<", ">>", "&&", "||", "+", "-", "*", "/", "%", ":", "[", "]", "!",
+    "<", ">", "(", ")", "&", "|", "^", "=",
+];
+
+/// Reads one token after optional blanks.
+fn lex(i: In) -> PResult<(Tok, Span)> {
+    let text = *i.fragment();
+    let skip = text.len() - text.trim_start().len();
+    let start = i.location_offset() + skip;
+    let rest = &text[skip..];
+    let (len, tok) = scan(rest, start)?;
+    let (after, _) = nom::bytes::complete::take::<usize, In, PErr>(skip + len)(i)?;
+    Ok((after, (tok, start..start + len)))
+}
+
+/// The longest-match scanner over `s`, which starts at byte `start` of the expression.
+fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
+    let Some(c) = s.chars().next() else { return Ok((0, Tok::End)) };
+    let bad = |len: usize, msg: String| fail_at(start..start + len, msg);
+
+    if c == '\\' {
+        // `\name`: a name even when it is a keyword (`ip proto \tcp`).
+        let len = s[1..].find(|c: char| c.is_whitespace() || "!()".contains(c)).map_or(s.len(), |n| n + 1);
+        if len == 1 {
+            return bad(1, "expected a name after '\\'".into());
+        }
+        return Ok((len, Tok::Id(s[1..len].to_string())));
+    }
+
+    let word_chars = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    let addr_chars = |c: char| c.is_ascii_hexdigit() || ":.".contains(c);
+
+    // Colon forms: MAC addresses and IPv6 addresses, when they are longer than a plain word.
+    if c.is_ascii_hexdigit() || c == ':' {
+        let alen = s.find(|c: char| !addr_chars(c)).unwrap_or(s.len());
+        let cand = &s[..alen];
+        if cand.contains(':') {
+            if let Some(mac) = parse_mac_colon(cand) {
+                return Ok((alen, Tok::Eid(mac)));
+            }
+            if cand.matches(':').count() >= 2 {
+                if let Ok(a) = cand.parse::<Ipv6Addr>() {
+                    return Ok((alen, Tok::Hid6(a)));
+                }
+            }
+            // libpcap's scanner: hex groups with colons that are neither.
+            let colon_groups = cand.split(':').filter(|g| !g.is_empty()).count();
+            if colon_groups >= 2 && !cand.contains('.') && cand.split(':').all(|g| g.len() <= 2) {
+                return bad(alen, format!("bogus ethernet address '{}'", cand));
+            }
+        }
+    }
+
+    if c.is_ascii_alphanumeric() {
+        let mut len = s.find(|c: char| !word_chars(c)).unwrap_or(s.len());
+        // A name ends with a letter, digit or dot.
+        while len > 1 && matches!(s.as_bytes()[len - 1], b'-' | b'_') {
+            len -= 1;
+        }
+        let w = &s[..len];
+        if let Some(&(_, canon)) = KEYWORDS.iter().find(|(k, _)| *k == w) {
+            return Ok((len, Tok::Kw(canon)));
+        }
+        if let Some(&(_, v)) = NAMED_NUMBERS.iter().find(|(k, _)| *k == w) {
+            return Ok((len, Tok::Num(v)));
+        }
+        if let Some(mac) = parse_mac_other(w) {
+            return Ok((len, Tok::Eid(mac)));
+        }
+        if w.bytes().all(|b| b.is_ascii_digit()) || is_hex_literal(w) {
+            return match parse_num(w) {
+                Ok(n) => Ok((len, Tok::Num(n))),
+                Err(m) => bad(len, m),
+            };
+        }
+        let parts: Vec<&str> = w.split('.').collect();
+        if (2..=4).contains(&parts.len())
+            && parts.iter().all(|p| !p.is_empty() && (p.bytes().all(|b| b.is_ascii_digit()) || is_hex_literal(p)))
+        {
+            return Ok((len, Tok::Hid(w.to_string())));
+        }
+        return Ok((len, Tok::Id(w.to_string())));
+    }
+
+    for op in OPERATORS {
+        if s.starts_with(op) {
+            return Ok((op.len(), Tok::Op(op)));
+        }
+    }
+    bad(c.len_utf8(), format!("unexpected character '{}'", c))
+}
+
+fn is_hex_literal(w: &str) -> bool {
+    (w.starts_with("0x") || w.starts_with("0X")) && w.len() > 2 && w[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// libpcap's number syntax: decimal, 0x hex, or octal with a leading 0.
+fn parse_num(w: &str) -> Result<u32, String> {
+    let (digits, radix) = if is_hex_literal(w) {
+        (&w[2..], 16)
+    } else if w.len() > 1 && w.starts_with('0') {
+        if w.bytes().any(|b| b > b'7') {
+            return Err(format!("number {} contains non-octal digit", w));
+        }
+        (&w[1..], 8)
+    } else {
+        (w, 10)
+    };
+    u32::from_str_radix(digits, radix).map_err(|_| format!("number {} overflows 32 bits", w))
+}
+
+fn hex_groups(s: &str, sep: char, count: usize, width: std::ops::RangeInclusive<usize>) -> Option<Vec<u32>> {
+    let groups: Vec<&str> = s.split(sep).collect();
+    if groups.len() != count {
+        return None;
+    }
+    groups
+        .iter()
+        .map(|g| {
+            if width.contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit()) {
+                u32::from_str_radix(g, 16).ok()
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn parse_mac_colon(s: &str) -> Option<[u8; 6]> {
+    let g = hex_groups(s, ':', 6, 1..=2)?;
+    Some(std::array::from_fn(|i| g[i] as u8))
+}
+
+/// `00-11-22-33-44-55`, `00.11.22.33.44.55`, `0011.2233.4455`, `001122334455`.
+fn parse_mac_other(s: &str) -> Option<[u8; 6]> {
+    if let Some(g) = hex_groups(s, '-', 6, 1..=2).or_else(|| hex_groups(s, '.', 6, 1..=2)) {
+        return Some(std::array::from_fn(|i| g[i] as u8));
+    }
+    if let Some(g) = hex_groups(s, '.', 3, 4..=4) {
+        return Some(std::array::from_fn(|i| (g[i / 2] >> if i % 2 == 0 { 8 } else { 0 }) as u8));
+    }
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let v = u64::from_str_radix(s, 16).ok()?;
+        return Some(std::array::from_fn(|i| (v >> (40 - 8 * i)) as u8));
+    }
+    None
+}
+
+/// A dotted IPv4 address as libpcap reads it (`__pcap_atoin`): each part a byte, fewer than
+/// four parts allowed. Returns the value (not left-aligned) and the number of bits written.
+fn parse_hid(s: &str, span: &Span) -> Result<(u32, u32), nom::Err<PErr>> {
+    let mut addr: u32 = 0;
+    let mut bits = 0;
+    for p in s.split('.') {
+        let v = parse_num(p).map_err(|m| nom::Err::Failure(PErr { span: span.clone(), msg: Some(m) }))?;
+        if v > 255 {
+            return fail_at(span.clone(), format!("invalid IPv4 address '{}'", s));
+        }
+        addr = (addr << 8) | v;
+        bits += 8;
+    }
+    Ok((addr, bits))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token-level combinators
+
+fn tok(i: In) -> PResult<(Tok, Span)> {
+    lex(i)
+}
+
+fn kw<'a>(name: &'static str) -> impl FnMut(In<'a>) -> PResult<'a, Span> {
+    move |i| match lex(i)? {
+        (rest, (Tok::Kw(k), span)) if k == name => Ok((rest, span)),
+        _ => backtrack(i),
+    }
+}
+
+fn op<'a>(name: &'static str) -> impl FnMut(In<'a>) -> PResult<'a, Span> {
+    move |i| match lex(i)? {
+        (rest, (Tok::Op(o), span)) if o == name => Ok((rest, span)),
+        _ => backtrack(i),
+    }
+}
+
+fn and_op(i: In) -> PResult<Span> {
+    kw("and").or(op("&&")).parse(i)
+}
+
+fn or_op(i: In) -> PResult<Span> {
+    kw("or").or(op("||")).parse(i)
+}
+
+fn not_op(i: In) -> PResult<Span> {
+    kw("not").or(op("!")).parse(i)
+}
+
+fn num(i: In) -> PResult<(u32, Span)> {
+    match lex(i)? {
+        (rest, (Tok::Num(n), span)) => Ok((rest, (n, span))),
+        _ => backtrack(i),
+    }
+}
+
+/// `pnum`: a number, possibly in parentheses.
+fn pnum(i: In) -> PResult<(u32, Span)> {
+    if let Ok((rest, lp)) = op("(")(i) {
+        let (rest, (n, _)) = pnum(rest)?;
+        let (rest, rp) = op(")")(rest)?;
+        return Ok((rest, (n, lp.start..rp.end)));
+    }
+    num(i)
+}
+
+fn peek(i: In) -> Result<(Tok, Span), nom::Err<PErr>> {
+    lex(i).map(|(_, t)| t)
+}
+
+fn describe(t: &Tok, span: &Span, src: &str) -> String {
+    match t {
+        Tok::End => "end of expression".to_string(),
+        _ => format!("'{}'", src.get(span.clone()).unwrap_or("?")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The boolean grammar, with qualifier inheritance threaded through.
+
+/// Qualifier context: `None` is libpcap's `qerr` (no qualifiers to inherit).
+type Ctx = Option<Quals>;
+
+struct P<'s> {
+    src: &'s str,
+}
+
+impl<'s> P<'s> {
+    /// expr: term ((and|or) (term|id))*  -- equal precedence, left associative.
+    fn expr<'a>(&self, i: In<'a>, ctx: Ctx) -> PResult<'a, (Expr, Ctx)> {
+        let (mut i, (mut e, mut ctx)) = self.term(i, ctx)?;
+        loop {
+            let (rest, is_and) = match and_op(i) {
+                Ok((r, _)) => (r, true),
+                Err(nom::Err::Error(_)) => match or_op(i) {
+                    Ok((r, _)) => (r, false),
+                    Err(nom::Err::Error(_)) => return Ok((i, (e, ctx))),
+                    Err(x) => return Err(x),
+                },
+                Err(x) => return Err(x),
+            };
+            let (rest, (rhs, nctx)) = self.term_or_id(rest, ctx.clone())?;
+            e = if is_and { Expr::And(Box::new(e), Box::new(rhs)) } else { Expr::Or(Box::new(e), Box::new(rhs)) };
+            ctx = nctx;
+            i = rest;
+        }
+    }
+
+    /// After `and`/`or`: a full term, or a bare id that inherits `ctx`.
+    fn term_or_id<'a>(&self, i: In<'a>, ctx: Ctx) -> PResult<'a, (Expr, Ctx)> {
+        match self.term(i, ctx.clone()) {
+            Ok(r) => Ok(r),
+            Err(nom::Err::Error(e1)) => match self.id(i, ctx.clone()) {
+                Ok((rest, e)) => Ok((rest, (e, ctx))),
+                Err(nom::Err::Error(e2)) => Err(nom::Err::Error(e1.or(e2))),
+                Err(x) => Err(x),
+            },
+            Err(x) => Err(x),
+        }
+    }
+
+    /// term: not term | rterm
+    fn term<'a>(&self, i: In<'a>, ctx: Ctx) -> PResult<'a, (Expr, Ctx)> {
+        if let Ok((rest, _)) = not_op(i) {
+            // `not` may be followed by a term or (inheriting) an id: `host a and not b`.
+            let (rest, (e, nctx)) = self.term_or_id(rest, ctx)?;
+            return Ok((rest, (Expr::Not(Box::new(e)), nctx)));
+        }
+        self.rterm(i, ctx)
+    }
+
+    fn rterm<'a>(&self, i: In<'a>, ctx: Ctx) -> PResult<'a, (Expr, Ctx)> {
+        let (t, span) = peek(i)?;
+        let start = span.start;
+        // `( expr )` -- but `(` may also begin an arithmetic expression (`(ip[0]) > 3`).
+        if t == Tok::Op("(") {
+            let (rest, _) = op("(")(i)?;
+            let inner = self.expr(rest, ctx.clone()).and_then(|(rest, (e, _))| {
+                let (rest, rp) = op(")")(rest)?;
+                Ok((rest, (e, rp)))
+            });
+            match inner {
+                Ok((rest, (e, _))) if !starts_arith_continuation(rest) => {
+                    // The context after a parenthesised expression is the one before it.
+                    return Ok((rest, (e, ctx)));
+                }
+                Ok(_) | Err(nom::Err::Error(_)) => {
+                    if let Ok(r) = self.relation(i) {
+                        return Ok(r);
+                    }
+                    if let Err(x) = inner {
+                        return Err(x);
+                    }
+                    return self.relation(i);
+                }
+                Err(x) => return Err(x),
+            }
+        }
+        // Qualified primitive: [pname] [dqual] [aqual|proto|protochain|gateway] id
+        if let Some(r) = self.qualified(i, start)? {
+            return Ok(r);
+        }
+        // `other`
+        if let Some((rest, prim, end)) = self.other(i)? {
+            return Ok((rest, (Expr::Prim(prim, start..end), None)));
+        }
+        // pname alone, or the start of `pname[...]` arithmetic
+        if let Tok::Kw(k) = t {
+            if let Some(p) = proto_of(k) {
+                let (rest, _) = tok(i)?;
+                if op("[")(rest).is_err() {
+                    return Ok((rest, (Expr::Prim(Prim::Proto(p), span), None)));
+                }
+            }
+            if FOREIGN_KEYWORDS.contains(&k) {
+                return fail_at(span, format!("'{}' is not supported on the link types bpfdump compiles for", k));
+            }
+        }
+        self.relation(i)
+    }
+
+    /// arth relop arth
+    fn relation<'a>(&self, i: In<'a>) -> PResult<'a, (Expr, Ctx)> {
+        let start = token_span(i).start;
+        let (rest, lhs) = arith(i)?;
+        let (rest, (t, ospan)) = tok(rest)?;
+        let relop = match t {
+            Tok::Op(">") => RelOp::Gt,
+            Tok::Op(">=") => RelOp::Ge,
+            Tok::Op("=") | Tok::Op("==") => RelOp::Eq,
+            Tok::Op("<=") => RelOp::Le,
+            Tok::Op("<") => RelOp::Lt,
+            Tok::Op("!=") => RelOp::Ne,
+            _ => {
+                return Err(nom::Err::Error(PErr { span: ospan, msg: None }));
+            }
+        };
+        let (rest, rhs) = match arith(rest) {
+            Ok(r) => r,
+            Err(nom::Err::Error(_)) => {
+                let (t, s) = peek(rest)?;
+                let what = describe(&t, &s, self.src);
+                return fail_at(s, format!("expected a value after '{}', found {}", &self.src[ospan], what));
+            }
+            Err(x) => return Err(x),
+        };
+        let end = prev_end(rest);
+        Ok((rest, (Expr::Prim(Prim::Rel { op: relop, lhs, rhs }, start..end), None)))
+    }
+
+    /// head id, where head is `pqual dqual aqual | pqual dqual | pqual aqual | pqual proto |
+    /// pqual protochain | pqual gateway`. Returns None when `i` does not start a head.
+    fn qualified<'a>(&self, i: In<'a>, start: usize) -> Result<Option<(In<'a>, (Expr, Ctx))>, nom::Err<PErr>> {
+        let mut q = Quals::default();
+        let mut rest = i;
+        let (t, span) = peek(rest)?;
+        if let Tok::Kw(k) = t {
+            if let Some(p) = proto_of(k) {
+                q.proto = Some((p, span));
+                rest = tok(rest)?.0;
+            }
+        }
+        // dqual
+        let (t, span) = peek(rest)?;
+        if let Tok::Kw(d @ ("src" | "dst")) = t {
+            let (r, _) = tok(rest)?;
+            let first = if d == "src" { Dir::Src } else { Dir::Dst };
+            let other = if d == "src" { "dst" } else { "src" };
+            // `src or dst` / `src and dst` are one qualifier, but only when followed by the
+            // other direction (otherwise the `or` is the boolean operator).
+            let combined = (|| {
+                let (r2, is_or) = match or_op(r) {
+                    Ok((r2, _)) => (r2, true),
+                    Err(_) => (and_op(r).ok()?.0, false),
+                };
+                let (r3, s3) = kw(other)(r2).ok()?;
+                Some((r3, is_or, s3))
+            })();
+            match combined {
+                Some((r3, is_or, s3)) => {
+                    q.dir = Some((if is_or { Dir::Or } else { Dir::And }, span.start..s3.end));
+                    rest = r3;
+                }
+                None => {
+                    q.dir = Some((first, span));
+                    rest = r;
+                }
+            }
+        }
+        // aqual / proto / protochain / gateway
+        let (t, span) = peek(rest)?;
+        let kind = match t {
+            Tok::Kw("host") => Some(Kind::Host),
+            Tok::Kw("net") => Some(Kind::Net),
+            Tok::Kw("port") => Some(Kind::Port),
+            Tok::Kw("portrange") => Some(Kind::PortRange),
+            Tok::Kw("gateway") if q.dir.is_none() => Some(Kind::Gateway),
+            Tok::Kw("proto") if q.dir.is_none() => Some(Kind::Proto),
+            Tok::Kw("protochain") if q.dir.is_none() => Some(Kind::Protochain),
+            _ => None,
+        };
+        if let Some(k) = kind {
+            q.kind = Some((k, span));
+            rest = tok(rest)?.0;
+        }
+        if q.dir.is_none() && q.kind.is_none() {
+            // Just a protocol name (or nothing): not a head.
+            return Ok(None);
+        }
+        let last = q.kind.as_ref().map(|k| k.1.clone()).or_else(|| q.dir.as_ref().map(|d| d.1.clone())).unwrap();
+        let ctx = Some(q);
+        match self.id(rest, ctx.clone()) {
+            Ok((r, e)) => Ok(Some((r, (e, ctx)))),
+            Err(nom::Err::Error(_)) => {
+                let (t, s) = peek(rest)?;
+                let what = match ctx.as_ref().and_then(|q| q.kind.as_ref()).map(|k| k.0) {
+                    Some(Kind::Port) => "a port number or name",
+                    Some(Kind::PortRange) => "a port range",
+                    Some(Kind::Host) | None => "a host address or name",
+                    Some(Kind::Net) => "a network address",
+                    Some(Kind::Gateway) => "a host name",
+                    Some(Kind::Proto) | Some(Kind::Protochain) => "a protocol number or name",
+                };
+                let _ = start;
+                fail_at(s.clone(), format!("expected {} after '{}', found {}", what, &self.src[last], describe(&t, &s, self.src)))
+            }
+            Err(x) => Err(x),
+        }
+    }
+
+    /// id: nid | pnum | ( pid ); nid includes `not id`. The id inherits `ctx`.
+    fn id<'a>(&self, i: In<'a>, ctx: Ctx) -> PResult<'a, Expr> {
+        let (t, span) = peek(i)?;
+        let Some(q) = ctx.clone() else {
+            // Nothing to inherit (after `tcp`, a relation, or a parenthesised start).
+            return backtrack(i);
+        };
+        match t {
+            Tok::Kw("not") | Tok::Op("!") => {
+                let (rest, _) = tok(i)?;
+                let (rest, e) = self.id(rest, ctx)?;
+                Ok((rest, Expr::Not(Box::new(e))))
+            }
+            Tok::Op("(") => {
+                // `( pid )`: ids joined by and/or, all inheriting; or a parenthesised number.
+                let (rest, _) = tok(i)?;
+                let (mut rest, mut e) = self.id(rest, ctx.clone())?;
+                loop {
+                    if let Ok((r, _)) = and_op(rest) {
+                        let (r, rhs) = self.id(r, ctx.clone())?;
+                        e = Expr::And(Box::new(e), Box::new(rhs));
+                        rest = r;
+                    } else if let Ok((r, _)) = or_op(rest) {
+                        let (r, rhs) = self.id(r, ctx.clone())?;
+                        e = Expr::Or(Box::new(e), Box::new(rhs));
+                        rest = r;
+                    } else {
+                        break;
+                    }
+                }
+                let (rest, _) = op(")")(rest)?;
+                Ok((rest, e))
+            }
+            Tok::Num(n) => {
+                let (rest, _) = tok(i)?;
+                Ok((rest, prim_id(q, Id::Num(n), span)))
+            }
+            Tok::Id(name) => {
+                let (rest, _) = tok(i)?;
+                Ok((rest, prim_id(q, Id::Name(name), span)))
+            }
+            Tok::Eid(mac) => {
+                let (rest, _) = tok(i)?;
+                Ok((rest, prim_id(q, Id::Mac(mac), span)))
+            }
+            Tok::Hid(text) => {
+                let (rest, _) = tok(i)?;
+                let (addr, bits) = parse_hid(&text, &span)?;
+                if let Ok((r, _)) = op("/")(rest) {
+                    let (r, (len, lspan)) = num(r).or_else(|_| {
+                        let s = token_span(r);
+                        fail_at(s, "expected a prefix length after '/'")
+                    })?;
+                    return Ok((r, prim_id(q, Id::V4Prefix { addr, bits, len }, span.start..lspan.end)));
+                }
+                if let Ok((r, _)) = kw("mask")(rest) {
+                    let (r, (t2, s2)) = tok(r)?;
+                    let Tok::Hid(m) = t2 else {
+                        return fail_at(s2, "expected a dotted netmask after 'mask'");
+                    };
+                    let (mv, mbits) = parse_hid(&m, &s2)?;
+                    if mbits != 32 {
+                        return fail_at(s2, format!("netmask '{}' must have four parts", m));
+                    }
+                    return Ok((r, prim_id(q, Id::V4Mask { addr, bits, mask: mv }, span.start..s2.end)));
+                }
+                Ok((rest, prim_id(q, Id::V4 { addr, bits }, span)))
+            }
+            Tok::Hid6(a) => {
+                let (rest, _) = tok(i)?;
+                if let Ok((r, _)) = op("/")(rest) {
+                    let (r, (len, lspan)) = num(r).or_else(|_| {
+                        let s = token_span(r);
+                        fail_at(s, "expected a prefix length after '/'")
+                    })?;
+                    return Ok((r, prim_id(q, Id::V6Prefix(a.octets(), len), span.start..lspan.end)));
+                }
+                Ok((rest, prim_id(q, Id::V6(a.octets()), span)))
+            }
+            _ => backtrack(i),
+        }
+    }
+
+    /// libpcap's `other` productions. Returns None when `i` does not start one.
+    #[allow(clippy::type_complexity)]
+    fn other<'a>(&self, i: In<'a>) -> Result<Option<(In<'a>, Prim, usize)>, nom::Err<PErr>> {
+        let (t, span) = peek(i)?;
+        let (rest, _) = tok(i)?;
+        let need_num = |r: In<'a>, after: &str| -> PResult<'a, (u32, Span)> {
+            match num(r) {
+                Ok(x) => Ok(x),
+                Err(_) => {
+                    let (t, s) = peek(r)?;
+                    fail_at(s.clone(), format!("expected a number after '{}', found {}", after, describe(&t, &s, self.src)))
+                }
+            }
+        };
+        let opt_pnum = |r: In<'a>| -> (In<'a>, Option<u32>, usize) {
+            match pnum(r) {
+                Ok((r2, (n, s))) => (r2, Some(n), s.end),
+                Err(_) => (r, None, span.end),
+            }
+        };
+        Ok(Some(match t {
+            Tok::Kw("broadcast") => (rest, Prim::Broadcast(None), span.end),
+            Tok::Kw("multicast") => (rest, Prim::Multicast(None), span.end),
+            Tok::Kw(k) if proto_of(k).is_some() => {
+                // pqual broadcast / pqual multicast
+                match peek(rest)? {
+                    (Tok::Kw("broadcast"), s) => (tok(rest)?.0, Prim::Broadcast(proto_of(k)), s.end),
+                    (Tok::Kw("multicast"), s) => (tok(rest)?.0, Prim::Multicast(proto_of(k)), s.end),
+                    _ => return Ok(None),
+                }
+            }
+            Tok::Kw("less") => {
+                let (r, (n, s)) = need_num(rest, "less")?;
+                (r, Prim::Less(n), s.end)
+            }
+            Tok::Kw("greater") => {
+                let (r, (n, s)) = need_num(rest, "greater")?;
+                (r, Prim::Greater(n), s.end)
+            }
+            Tok::Kw("byte") => {
+                let (r, (off, _)) = need_num(rest, "byte")?;
+                let (r, (t2, s2)) = tok(r)?;
+                let bop = match t2 {
+                    Tok::Op("&") => ByteOp::And,
+                    Tok::Op("|") => ByteOp::Or,
+                    Tok::Op("<") => ByteOp::Lt,
+                    Tok::Op(">") => ByteOp::Gt,
+                    Tok::Op("=") => ByteOp::Eq,
+                    _ => return fail_at(s2.clone(), format!("expected one of & | < > = after 'byte {}', found {}", off, describe(&t2, &s2, self.src))),
+                };
+                let (r, (val, s3)) = need_num(r, &self.src[s2])?;
+                (r, Prim::Byte { off, op: bop, val }, s3.end)
+            }
+            Tok::Kw("inbound") => (rest, Prim::Inbound, span.end),
+            Tok::Kw("outbound") => (rest, Prim::Outbound, span.end),
+            Tok::Kw("ifindex") => {
+                let (r, (n, s)) = need_num(rest, "ifindex")?;
+                (r, Prim::Ifindex(n), s.end)
+            }
+            Tok::Kw("vlan") => {
+                let (r, n, end) = opt_pnum(rest);
+                (r, Prim::Vlan(n), end)
+            }
+            Tok::Kw("mpls") => {
+                let (r, n, end) = opt_pnum(rest);
+                (r, Prim::Mpls(n), end)
+            }
+            Tok::Kw("pppoed") => (rest, Prim::Pppoed, span.end),
+            Tok::Kw("pppoes") => {
+                let (r, n, end) = opt_pnum(rest);
+                (r, Prim::Pppoes(n), end)
+            }
+            Tok::Kw("geneve") => {
+                let (r, n, end) = opt_pnum(rest);
+                (r, Prim::Geneve(n), end)
+            }
+            Tok::Kw("llc") => match peek(rest)? {
+                (Tok::Id(name), s) => (tok(rest)?.0, Prim::Llc(Some(name)), s.end),
+                (Tok::Kw("rnr"), s) => (tok(rest)?.0, Prim::Llc(Some("rnr".into())), s.end),
+                _ => (rest, Prim::Llc(None), span.end),
+            },
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// Whether the input continues an arithmetic expression or relation, meaning a `( ... )` just
+/// parsed as a boolean expression was really an arithmetic operand.
+fn starts_arith_continuation(i: In) -> bool {
+    matches!(
+        peek(i),
+        Ok((Tok::Op(">" | ">=" | "=" | "==" | "<=" | "<" | "!=" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" | "<<" | ">>"), _))
+    )
+}
+
+fn prev_end(i: In) -> usize {
+    // The end of the last consumed token: trailing blanks before `i` are not part of it.
+    i.location_offset()
+}
+
+fn prim_id(q: Quals, id: Id, span: Span) -> Expr {
+    // Inherited qualifiers lie before the id too; the primitive spans from the first.
+    let start = [q.proto.as_ref().map(|p| p.1.start), q.dir.as_ref().map(|d| d.1.start), q.kind.as_ref().map(|k| k.1.start)]
+        .into_iter()
+        .flatten()
+        .fold(span.start, usize::min);
+    Expr::Prim(Prim::Id { quals: q, id, id_span: span.clone() }, start..span.end)
+}
+
+pub(crate) fn proto_of(k: &str) -> Option<Proto> {
+    use Proto::*;
+    Some(match k {
+        "link" => Link,
+        "ip" => Ip,
+        "arp" => Arp,
+        "rarp" => Rarp,
+        "sctp" => Sctp,
+        "tcp" => Tcp,
+        "udp" => Udp,
+        "icmp" => Icmp,
+        "igmp" => Igmp,
+        "igrp" => Igrp,
+        "pim" => Pim,
+        "vrrp" => Vrrp,
+        "carp" => Carp,
+        "atalk" => Atalk,
+        "aarp" => Aarp,
+        "decnet" => Decnet,
+        "lat" => Lat,
+        "sca" => Sca,
+        "mopdl" => Mopdl,
+        "moprc" => Moprc,
+        "ip6" => Ip6,
+        "icmp6" => Icmp6,
+        "ah" => Ah,
+        "esp" => Esp,
+        "iso" => Iso,
+        "esis" => Esis,
+        "isis" => Isis,
+        "l1" => IsisL1,
+        "l2" => IsisL2,
+        "iih" => IsisIih,
+        "lsp" => IsisLsp,
+        "snp" => IsisSnp,
+        "psnp" => IsisPsnp,
+        "csnp" => IsisCsnp,
+        "clnp" => Clnp,
+        "stp" => Stp,
+        "ipx" => Ipx,
+        "netbeui" => Netbeui,
+        "radio" => Radio,
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic
+
+/// Binary operators by libpcap's precedence (lower number binds tighter); `^` is handled in
+/// [`operand`], see the module comment.
+fn binop(i: In) -> PResult<nom_language::precedence::Binary<ArOp, u8>> {
+    let (rest, (t, _)) = tok(i)?;
+    let (prec, o) = match t {
+        Tok::Op("*") => (1, ArOp::Mul),
+        Tok::Op("/") => (1, ArOp::Div),
+        Tok::Op("%") => (1, ArOp::Mod),
+        Tok::Op("+") => (2, ArOp::Add),
+        Tok::Op("-") => (2, ArOp::Sub),
+        Tok::Op("<<") => (3, ArOp::Lsh),
+        Tok::Op(">>") => (3, ArOp::Rsh),
+        Tok::Op("&") => (4, ArOp::And),
+        Tok::Op("|") => (5, ArOp::Or),
+        _ => return backtrack(i),
+    };
+    binary_op(prec, Assoc::Left, move |r| Ok((r, o)))(rest)
+}
+
+fn arith(i: In) -> PResult<Arith> {
+    let start = token_span(i).start;
+    precedence(
+        unary_op(0u8, |i| -> PResult<()> { backtrack(i) }),
+        unary_op(0u8, |i| -> PResult<()> { backtrack(i) }),
+        binop,
+        operand,
+        move |o: Operation<(), (), ArOp, Arith>| -> Result<Arith, PErr> {
+            match o {
+                Operation::Binary(l, o, r) => Ok(Arith::Bin(o, Box::new(l), Box::new(r), start..start)),
+                _ => unreachable!("no prefix or postfix operators are registered"),
+            }
+        },
+    )(i)
+}
+
+/// A primary, with unary minus and the right-grabbing `^`.
+fn operand(i: In) -> PResult<Arith> {
+    let (rest, (t, span)) = tok(i)?;
+    let (rest, a) = match t {
+        Tok::Op("-") => {
+            let (r, a) = operand(rest)?;
+            return Ok((r, Arith::Neg(Box::new(a))));
+        }
+        Tok::Num(n) => (rest, Arith::Num(n)),
+        Tok::Kw("len") => (rest, Arith::Len),
+        Tok::Op("(") => {
+            let (r, a) = arith(rest)?;
+            let (r, _) = op(")")(r)?;
+            (r, a)
+        }
+        Tok::Kw(k) => {
+            let Some(p) = proto_of(k) else { return backtrack(i) };
+            let (r, _) = op("[")(rest)?;
+            let (r, off) = arith(r).map_err(|e| match e {
+                nom::Err::Error(_) => {
+                    let s = token_span(r);
+                    nom::Err::Failure(PErr { span: s, msg: Some(format!("expected an offset after '{}['", k)) })
+                }
+                x => x,
+            })?;
+            let (r, size) = match op(":")(r) {
+                Ok((r2, _)) => {
+                    let (r3, (n, s)) = num(r2).map_err(|_| {
+                        nom::Err::Failure(PErr { span: token_span(r2), msg: Some("expected a size (1, 2 or 4) after ':'".into()) })
+                    })?;
+                    if !matches!(n, 1 | 2 | 4) {
+                        return fail_at(s, "data size must be 1, 2, or 4");
+                    }
+                    (r3, n)
+                }
+                Err(_) => (r, 1),
+            };
+            let (r, rb) = op("]")(r).map_err(|_| {
+                let s = token_span(r);
+                nom::Err::Failure(PErr { span: s, msg: Some("expected ']' to close the packet access".into()) })
+            })?;
+            (r, Arith::Load { proto: p, off: Box::new(off), size, span: span.start..rb.end })
+        }
+        _ => return backtrack(i),
+    };
+    if let Ok((r, xs)) = op("^")(rest) {
+        let (r, rhs) = arith(r)?;
+        return Ok((r, Arith::Bin(ArOp::Xor, Box::new(a), Box::new(rhs), xs)));
+    }
+    Ok((rest, a))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Parses a whole filter expression. `Ok(None)` for an empty (match-everything) filter.
+pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
+    let input = In::new(src);
+    if src.trim().is_empty() {
+        return Ok(None);
+    }
+    let p = P { src };
+    let to_error = |e: PErr| -> Error {
+        let msg = match e.msg {
+            Some(m) => m,
+            None => {
+                let (t, s) = peek_at(src, e.span.start);
+                match t {
+                    Tok::End => "syntax error: the expression ends too early".to_string(),
+                    _ => format!("syntax error at {}", describe(&t, &s, src)),
+                }
+            }
+        };
+        let span = if e.span.is_empty() { e.span.start..e.span.start + 1 } else { e.span };
+        Error::new(msg, span)
+    };
+    match p.expr(input, None) {
+        Ok((rest, (e, _))) => match peek(rest) {
+            Ok((Tok::End, _)) => Ok(Some(e)),
+            Ok((t, s)) => {
+                let what = describe(&t, &s, src);
+                let msg = match t {
+                    Tok::Op(")") => "unbalanced ')'".to_string(),
+                    Tok::Id(_) | Tok::Hid(_) | Tok::Hid6(_) | Tok::Num(_) | Tok::Eid(_) => {
+                        format!("unexpected {}: expected 'and' or 'or' before it", what)
+                    }
+                    _ => format!("syntax error at {}", what),
+                };
+                Err(Error::new(msg, s))
+            }
+            Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(to_error(e)),
+            Err(nom::Err::Incomplete(_)) => Err(Error::whole("incomplete expression")),
+        },
+        Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(to_error(e)),
+        Err(nom::Err::Incomplete(_)) => Err(Error::whole("incomplete expression")),
+    }
+}
+
+/// The token at byte `pos` of `src`.
+fn peek_at(src: &str, pos: usize) -> (Tok, Span) {
+    let pos = pos.min(src.len());
+    match scan(src[pos..].trim_start(), pos + (src[pos..].len() - src[pos..].trim_start().len())) {
+        Ok((len, t)) => {
+            let s = pos + (src[pos..].len() - src[pos..].trim_start().len());
+            (t, s..s + len)
+        }
+        Err(_) => (Tok::Id(String::new()), pos..pos + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Expr {
+        parse(s).unwrap_or_else(|e| panic!("{}: {} at {:?}", s, e.message, e.span)).unwrap()
+    }
+    fn err(s: &str) -> Error {
+        parse(s).expect_err(s)
+    }
+
+    #[test]
+    fn and_or_are_equal_and_left_associative() {
+        let e = ok("tcp or udp and icmp");
+        match e {
+            Expr::And(l, _) => assert!(matches!(*l, Expr::Or(..))),
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
+    fn qualifiers_are_inherited() {
+        let e = ok("src host 10.0.0.1 or 10.0.0.2");
+        let Expr::Or(_, r) = e else { panic!() };
+        let Expr::Prim(Prim::Id { quals, .. }, _) = *r else { panic!() };
+        assert_eq!(quals.dir.map(|d| d.0), Some(Dir::Src));
+        assert_eq!(quals.kind.map(|k| k.0), Some(Kind::Host));
+        // `not host a and b` is `(not host a) and host b`
+        let e = ok("not host a and b");
+        let Expr::And(l, r) = e else { panic!() };
+        assert!(matches!(*l, Expr::Not(_)));
+        assert!(matches!(*r, Expr::Prim(Prim::Id { .. }, _)));
+        // after a parenthesised term the context is the one before it
+        ok("port 80 and (tcp) and 443");
+    }
+
+    #[test]
+    fn bare_ids_need_something_to_inherit() {
+        err("10.0.0.1");
+        err("tcp or 10.0.0.1");
+        err("(host 10.0.0.1) or 10.0.0.2");
+        ok("host 10.0.0.1 and (tcp) or 10.0.0.2");
+    }
+
+    #[test]
+    fn tokens_follow_libpcap() {
+        assert!(matches!(ok("tcp[tcpflags] & tcp-syn != 0"), Expr::Prim(Prim::Rel { .. }, _)));
+        err("len-1 > 3");
+        ok("ip[0]-1>3");
+        ok("portrange 1024-1030");
+        ok("ether host 0011.2233.4455");
+        ok("ether host 00-11-22-33-44-55");
+        ok("ether host 001122334455");
+        ok("host ::ffff:1.2.3.4");
+        ok("ip proto \\tcp");
+        assert_eq!(err("ip[0] = 08").message, "number 08 contains non-octal digit");
+        assert_eq!(err("ip[0] = 4294967296").message, "number 4294967296 overflows 32 bits");
+        err("ether host 1:2:3");
+    }
+
+    #[test]
+    fn xor_grabs_the_rest() {
+        // a + b ^ c + d  ==  a + (b ^ (c + d))
+        let Expr::Prim(Prim::Rel { lhs, .. }, _) = ok("ip[0] + 1 ^ 2 + 3 = 0") else { panic!() };
+        let Arith::Bin(ArOp::Add, _, r, _) = lhs else { panic!("{:?}", lhs) };
+        let Arith::Bin(ArOp::Xor, _, rr, _) = *r else { panic!() };
+        assert!(matches!(*rr, Arith::Bin(ArOp::Add, ..)));
+        // precedence of the others is C-like: 1 + 2 * 3
+        let Expr::Prim(Prim::Rel { lhs, .. }, _) = ok("1 + 2 * 3 = 7") else { panic!() };
+        assert!(matches!(lhs, Arith::Bin(ArOp::Add, ..)));
+    }
+
+    #[test]
+    fn parenthesised_arithmetic_and_boolean() {
+        ok("(ip[0]) > 3");
+        ok("(ip[0] & 0xf) > 5 and (tcp or udp)");
+        ok("((tcp))");
+        ok("port (80 or 443)");
+        ok("host (10.0.0.1 or not 10.0.0.2)");
+        ok("port ((80))");
+    }
+
+    #[test]
+    fn errors_point_at_the_token() {
+        let e = err("tcp port");
+        assert!(e.message.contains("after 'port'"), "{}", e.message);
+        let e = err("tcp and and udp");
+        assert_eq!(e.span, Some(8..11));
+        let e = err("(tcp");
+        assert!(e.span.is_some());
+        let e = err("tcp)");
+        assert_eq!(e.message, "unbalanced ')'");
+    }
+
+    #[test]
+    fn dir_or_dir_is_one_qualifier_only_when_complete() {
+        let e = ok("src or dst host 10.0.0.1");
+        let Expr::Prim(Prim::Id { quals, .. }, _) = e else { panic!("{:?}", e) };
+        assert_eq!(quals.dir.map(|d| d.0), Some(Dir::Or));
+        ok("src 10.0.0.1 or dst 10.0.0.2");
+    }
+}
