@@ -10,8 +10,12 @@ pub mod ast;
 pub mod cbpf;
 pub mod check;
 pub mod dump;
+pub mod emit;
 pub mod error;
 pub mod interp;
+pub mod ir;
+pub mod lower;
+pub mod optimize;
 pub mod parse;
 pub mod resolve;
 pub mod target;
@@ -35,10 +39,25 @@ pub struct Options<'r> {
 
 /// Compiles a pcap-filter(7) expression for `target`. An empty expression accepts everything.
 pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, Error> {
-    // Temporary until the parser lands: only the empty filter.
-    let _ = target;
-    if expr.trim().is_empty() {
-        return Ok(Program { insns: vec![Insn::stmt(cbpf::RET | cbpf::K, opts.snaplen)] });
+    let bool_ = match parse::parse(expr)? {
+        Some(ast) => lower::Lower::new(*target, opts).expr(&ast)?,
+        None => ir::Bool::Const(true),
+    };
+    let mut cfg = ir::Cfg::build(&bool_, opts.snaplen);
+    if opts.optimize {
+        optimize::optimize(&mut cfg);
+        // As libpcap: a filter that can never match is almost certainly a mistake.
+        if emit::layout(&cfg) == [ir::REJECT] {
+            return Err(Error::whole("expression rejects all packets"));
+        }
     }
-    Err(Error::whole("filter expressions are not supported yet"))
+    let prog = emit::emit(&cfg);
+    if prog.len() > cbpf::MAXINSNS {
+        return Err(Error::whole(format!(
+            "expression too complex: {} instructions, the kernel accepts at most {}",
+            prog.len(),
+            cbpf::MAXINSNS
+        )));
+    }
+    Ok(prog)
 }

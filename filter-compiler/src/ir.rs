@@ -1,0 +1,203 @@
+//! The compiler's intermediate forms.
+//!
+//! [`Bool`] is what lowering produces: a boolean formula whose leaves are [`Test`]s, each a
+//! straight-line run of classic BPF statements that leaves a value in A, then one comparison.
+//! Tests are self-contained (they never rely on registers set by another test), which is what
+//! lets the optimizer skip, merge and reorder edges freely.
+//!
+//! [`Cfg`] is the control-flow graph built from a formula with short-circuit evaluation:
+//! blocks with a true and a false edge, ending in two returns. Edges only go to blocks built
+//! earlier, so the emitted program jumps forward only.
+
+use crate::cbpf::{self, Insn};
+use std::rc::Rc;
+
+/// One comparison: run `stmts`, then compare A (or X, for `jmp & X`) with `k`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Test {
+    pub stmts: Vec<Insn>,
+    /// `JMP | JEQ/JGT/JGE/JSET | K/X`.
+    pub jmp: u16,
+    pub k: u32,
+}
+
+impl Test {
+    pub fn new(stmts: Vec<Insn>, jmp: u16, k: u32) -> Test {
+        Test { stmts, jmp, k }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bool {
+    Const(bool),
+    Test(Rc<Test>),
+    And(Box<Bool>, Box<Bool>),
+    Or(Box<Bool>, Box<Bool>),
+    Not(Box<Bool>),
+    /// A bounded walk that carries registers between its blocks (`protochain`); built as a
+    /// unit and never split by the optimizer.
+    Chain(Rc<ChainWalk>),
+}
+
+/// `protochain`: starting from a header whose protocol number is loaded by `start`, follow
+/// extension headers for at most `steps` headers, matching when the protocol is `proto`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainWalk {
+    /// Statements leaving the first next-header value in A and the offset of the header that
+    /// follows, relative to `base`, in X.
+    pub start: Vec<Insn>,
+    /// Offset that X-relative loads add (the network-layer offset).
+    pub base: u32,
+    pub proto: u32,
+    /// IPv6 (hop-by-hop, routing, fragment, destination options, AH) or IPv4 (AH only).
+    pub v6: bool,
+    pub steps: u32,
+}
+
+impl Bool {
+    pub fn test(stmts: Vec<Insn>, jmp: u16, k: u32) -> Bool {
+        Bool::Test(Rc::new(Test::new(stmts, jmp, k)))
+    }
+    pub fn and(self, other: Bool) -> Bool {
+        match (self, other) {
+            (Bool::Const(false), _) => Bool::Const(false),
+            (Bool::Const(true), b) => b,
+            // A false right side still runs the left side's loads, which may reject; but the
+            // whole conjunction is false either way.
+            (_, Bool::Const(false)) => Bool::Const(false),
+            (a, Bool::Const(true)) => a,
+            (a, b) => Bool::And(Box::new(a), Box::new(b)),
+        }
+    }
+    pub fn or(self, other: Bool) -> Bool {
+        match (self, other) {
+            (Bool::Const(true), _) => Bool::Const(true),
+            (Bool::Const(false), b) => b,
+            (a, Bool::Const(false)) => a,
+            (a, b) => Bool::Or(Box::new(a), Box::new(b)),
+        }
+    }
+    pub fn not(self) -> Bool {
+        match self {
+            Bool::Const(v) => Bool::Const(!v),
+            Bool::Not(b) => *b,
+            b => Bool::Not(Box::new(b)),
+        }
+    }
+    pub fn all(items: impl IntoIterator<Item = Bool>) -> Bool {
+        items.into_iter().fold(Bool::Const(true), Bool::and)
+    }
+    pub fn any(items: impl IntoIterator<Item = Bool>) -> Bool {
+        items.into_iter().fold(Bool::Const(false), Bool::or)
+    }
+}
+
+pub type BlockId = usize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Block {
+    /// Run `stmts`, compare, go to `t` or `f`.
+    Branch { stmts: Vec<Insn>, jmp: u16, k: u32, t: BlockId, f: BlockId, opaque: bool },
+    /// Run `stmts`, then go to `next` unconditionally (only inside opaque walks).
+    Jump { stmts: Vec<Insn>, next: BlockId },
+    Ret(u32),
+}
+
+/// Blocks in creation order; `entry` is where the program starts. A block only ever points
+/// to blocks with smaller ids.
+#[derive(Clone, Debug)]
+pub struct Cfg {
+    pub blocks: Vec<Block>,
+    pub entry: BlockId,
+}
+
+pub const REJECT: BlockId = 0;
+pub const ACCEPT: BlockId = 1;
+
+impl Cfg {
+    /// Builds the graph for `b`, accepting with `snaplen`.
+    pub fn build(b: &Bool, snaplen: u32) -> Cfg {
+        let mut cfg = Cfg { blocks: vec![Block::Ret(0), Block::Ret(snaplen)], entry: 0 };
+        cfg.entry = cfg.lower(b, ACCEPT, REJECT);
+        cfg
+    }
+
+    fn push(&mut self, b: Block) -> BlockId {
+        self.blocks.push(b);
+        self.blocks.len() - 1
+    }
+
+    fn lower(&mut self, b: &Bool, t: BlockId, f: BlockId) -> BlockId {
+        match b {
+            Bool::Const(true) => t,
+            Bool::Const(false) => f,
+            Bool::Test(x) => {
+                self.push(Block::Branch { stmts: x.stmts.clone(), jmp: x.jmp, k: x.k, t, f, opaque: false })
+            }
+            Bool::And(a, b) => {
+                let rb = self.lower(b, t, f);
+                self.lower(a, rb, f)
+            }
+            Bool::Or(a, b) => {
+                let rb = self.lower(b, t, f);
+                self.lower(a, t, rb)
+            }
+            Bool::Not(a) => self.lower(a, f, t),
+            Bool::Chain(w) => self.chain(w, t, f),
+        }
+    }
+
+    /// Unrolled header walk: every step is forward-only. Registers at each step: A = the
+    /// protocol of the current header, X = its offset from `base`.
+    fn chain(&mut self, w: &ChainWalk, t: BlockId, f: BlockId) -> BlockId {
+        use cbpf::*;
+        let jeq = JMP | JEQ | K;
+        // After the last step, whatever A holds is the final verdict.
+        let mut next = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: w.proto, t, f, opaque: true });
+        for _ in 0..w.steps {
+            // Advance over an AH header: next = [x], len = ([x+1] + 2) * 4.
+            let ah = self.push(Block::Jump {
+                stmts: vec![
+                    Insn::stmt(LD | B | IND, w.base),
+                    Insn::stmt(ST, 0),
+                    Insn::stmt(LD | B | IND, w.base + 1),
+                    Insn::stmt(ALU | ADD | K, 2),
+                    Insn::stmt(ALU | MUL | K, 4),
+                    Insn::stmt(ALU | ADD | X, 0),
+                    Insn::stmt(MISC | TAX, 0),
+                    Insn::stmt(LD | MEM, 0),
+                ],
+                next,
+            });
+            let is_ah = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: 51, t: ah, f, opaque: true });
+            let step = if w.v6 {
+                // Advance over hop-by-hop, routing, fragment, destination options:
+                // next = [x], len = ([x+1] + 1) * 8 (fragment headers have 0 there: 8 bytes).
+                let ext = self.push(Block::Jump {
+                    stmts: vec![
+                        Insn::stmt(LD | B | IND, w.base),
+                        Insn::stmt(ST, 0),
+                        Insn::stmt(LD | B | IND, w.base + 1),
+                        Insn::stmt(ALU | ADD | K, 1),
+                        Insn::stmt(ALU | MUL | K, 8),
+                        Insn::stmt(ALU | ADD | X, 0),
+                        Insn::stmt(MISC | TAX, 0),
+                        Insn::stmt(LD | MEM, 0),
+                    ],
+                    next,
+                });
+                let mut b = is_ah;
+                for p in [44u32, 43, 60, 0] {
+                    b = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: p, t: ext, f: b, opaque: true });
+                }
+                b
+            } else {
+                is_ah
+            };
+            // Found it, or no next header (59): stop.
+            let none = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: 59, t: f, f: step, opaque: true });
+            next = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: w.proto, t, f: none, opaque: true });
+        }
+        self.push(Block::Jump { stmts: w.start.clone(), next })
+    }
+}

@@ -1,0 +1,1323 @@
+//! AST to [`Bool`]: what each primitive means, as libpcap's gencode defines it, for each
+//! target.
+//!
+//! Lowering walks the expression left to right and keeps libpcap's parse-order state: `vlan`,
+//! `mpls` and `pppoes` move the link-type and network-layer offsets for everything after them
+//! (so `vlan and ip` looks for IPv4 behind the tag, and `ip or vlan and ip` does not).
+
+use crate::ast::*;
+use crate::cbpf::{self, Insn};
+use crate::error::Error;
+use crate::ir::{Bool, ChainWalk};
+use crate::resolve::{Resolver, ServiceProto};
+use crate::target::{LinkType, Mode, Target};
+use crate::Options;
+use cbpf::*;
+use std::rc::Rc;
+
+type R<T> = Result<T, Error>;
+
+const ETHERMTU: u32 = 1500;
+const ETHERTYPE_IP: u32 = 0x0800;
+const ETHERTYPE_ARP: u32 = 0x0806;
+const ETHERTYPE_RARP: u32 = 0x8035;
+const ETHERTYPE_IPV6: u32 = 0x86dd;
+const ETHERTYPE_ATALK: u32 = 0x809b;
+const ETHERTYPE_AARP: u32 = 0x80f3;
+const ETHERTYPE_IPX: u32 = 0x8137;
+const ETHERTYPE_DN: u32 = 0x6003;
+const ETHERTYPE_LAT: u32 = 0x6004;
+const ETHERTYPE_SCA: u32 = 0x6007;
+const ETHERTYPE_MOPDL: u32 = 0x6001;
+const ETHERTYPE_MOPRC: u32 = 0x6002;
+const ETHERTYPE_MPLS: u32 = 0x8847;
+const ETHERTYPE_PPPOED: u32 = 0x8863;
+const ETHERTYPE_PPPOES: u32 = 0x8864;
+const LLCSAP_ISONS: u32 = 0xfe;
+const LLCSAP_IP: u32 = 0x06;
+const LLCSAP_NETBEUI: u32 = 0xf0;
+const LLCSAP_IPX: u32 = 0xe0;
+const LLCSAP_8021D: u32 = 0x42;
+/// SLL protocol values for frames that are not Ethernet II.
+const LINUX_SLL_P_802_3: u32 = 0x0001;
+const LINUX_SLL_P_802_2: u32 = 0x0004;
+
+const IPPROTO_ICMP: u32 = 1;
+const IPPROTO_IGMP: u32 = 2;
+const IPPROTO_TCP: u32 = 6;
+const IPPROTO_IGRP: u32 = 9;
+const IPPROTO_UDP: u32 = 17;
+const IPPROTO_FRAGMENT: u32 = 44;
+const IPPROTO_ESP: u32 = 50;
+const IPPROTO_AH: u32 = 51;
+const IPPROTO_ICMPV6: u32 = 58;
+const IPPROTO_PIM: u32 = 103;
+const IPPROTO_VRRP: u32 = 112;
+const IPPROTO_SCTP: u32 = 132;
+
+const ISO8473_CLNP: u32 = 0x81;
+const ISO9542_ESIS: u32 = 0x82;
+const ISO10589_ISIS: u32 = 0x83;
+
+/// How far `protochain` follows extension headers (libpcap loops without bound; the kernel
+/// accepts no loops).
+pub const PROTOCHAIN_STEPS: u32 = 8;
+
+/// What the link-type field currently holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LinkField {
+    /// Ethernet type/length at `off` (values <= 1500 are 802.3 lengths).
+    Ether(u32),
+    /// A Linux cooked header's protocol field at `off`.
+    Sll(u32),
+    /// The kernel's skb->protocol, through SKF_AD_PROTOCOL (cooked sockets).
+    Anc,
+    /// A PPP protocol field at `off` (inside PPPoE).
+    Ppp(u32),
+    /// None: the packet starts with the IP header; the version nibble tells.
+    Raw,
+}
+
+pub struct Lower<'a> {
+    target: Target,
+    resolver: &'a dyn Resolver,
+    netmask: u32,
+    link: LinkField,
+    /// Offset of the link-layer payload (the LLC header or the network header).
+    off_linkpl: u32,
+    /// Extra offset of the network header past `off_linkpl` (MPLS labels).
+    off_nl: u32,
+    vlan_depth: u32,
+    mpls_depth: u32,
+    /// Scratch slots in use by the relation being lowered.
+    slots: u32,
+}
+
+fn ld(size: u16, k: u32) -> Insn {
+    Insn::stmt(LD | size | ABS, k)
+}
+
+fn anc(off: u32) -> Insn {
+    Insn::stmt(LD | W | ABS, SKF_AD_OFF + off)
+}
+
+fn size_code(bytes: u32) -> u16 {
+    match bytes {
+        1 => B,
+        2 => H,
+        _ => W,
+    }
+}
+
+/// `ld [off]` of `size`, optionally `and #mask`, then `jmp #k`.
+fn cmp_op(off: u32, size: u16, mask: Option<u32>, jmp: u16, k: u32) -> Bool {
+    let mut stmts = vec![ld(size, off)];
+    if let Some(m) = mask {
+        stmts.push(Insn::stmt(ALU | AND | K, m));
+    }
+    Bool::test(stmts, JMP | jmp | K, k)
+}
+
+fn cmp(off: u32, size: u16, k: u32) -> Bool {
+    cmp_op(off, size, None, JEQ, k)
+}
+
+fn mcmp(off: u32, size: u16, mask: u32, k: u32) -> Bool {
+    if mask == 0xffff_ffff || (size == H && mask == 0xffff) || (size == B && mask == 0xff) {
+        cmp(off, size, k)
+    } else {
+        cmp_op(off, size, Some(mask), JEQ, k)
+    }
+}
+
+/// Compares bytes at `off` with `bytes`, last word first (as libpcap does, so a truncated
+/// frame fails on the same load).
+fn bcmp(off: u32, bytes: &[u8]) -> Bool {
+    let mut parts = Vec::new();
+    let mut len = bytes.len();
+    while len >= 4 {
+        let k = u32::from_be_bytes(bytes[len - 4..len].try_into().unwrap());
+        parts.push(cmp(off + len as u32 - 4, W, k));
+        len -= 4;
+    }
+    while len >= 2 {
+        let k = u16::from_be_bytes(bytes[len - 2..len].try_into().unwrap()) as u32;
+        parts.push(cmp(off + len as u32 - 2, H, k));
+        len -= 2;
+    }
+    if len == 1 {
+        parts.push(cmp(off, B, bytes[0] as u32));
+    }
+    Bool::all(parts)
+}
+
+fn err<T>(msg: impl Into<String>, span: &Span) -> R<T> {
+    Err(Error::new(msg, span.clone()))
+}
+
+impl<'a> Lower<'a> {
+    pub fn new(target: Target, opts: &'a Options<'a>) -> Lower<'a> {
+        let (link, off_linkpl) = match (target.linktype, target.mode) {
+            (LinkType::En10mb, _) => (LinkField::Ether(12), 14),
+            (LinkType::LinuxSll | LinkType::LinuxSll2, Mode::Kernel) => (LinkField::Anc, 0),
+            (LinkType::LinuxSll, Mode::Offline) => (LinkField::Sll(14), 16),
+            (LinkType::LinuxSll2, Mode::Offline) => (LinkField::Sll(0), 20),
+            (LinkType::Raw, _) => (LinkField::Raw, 0),
+        };
+        Lower {
+            target,
+            resolver: opts.resolver,
+            netmask: opts.netmask,
+            link,
+            off_linkpl,
+            off_nl: 0,
+            vlan_depth: 0,
+            mpls_depth: 0,
+            slots: 0,
+        }
+    }
+
+    fn nl(&self) -> u32 {
+        self.off_linkpl + self.off_nl
+    }
+
+    fn kernel(&self) -> bool {
+        self.target.mode == Mode::Kernel
+    }
+
+    fn cooked_kernel(&self) -> bool {
+        self.link == LinkField::Anc
+    }
+
+    pub fn expr(&mut self, e: &Expr) -> R<Bool> {
+        Ok(match e {
+            Expr::And(a, b) => {
+                let a = self.expr(a)?;
+                a.and(self.expr(b)?)
+            }
+            Expr::Or(a, b) => {
+                let a = self.expr(a)?;
+                a.or(self.expr(b)?)
+            }
+            Expr::Not(a) => self.expr(a)?.not(),
+            Expr::Prim(p, span) => self.prim(p, span)?,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Link layer
+
+    /// The frame carries `proto` (an EtherType, or an LLC SAP when <= 1500).
+    fn linktype(&self, proto: u32, span: &Span) -> R<Bool> {
+        if self.mpls_depth > 0 {
+            // Behind MPLS there is no type field: the bottom-of-stack bit and the IP version.
+            let bos = mcmp(self.nl() - 2, B, 0x01, 0x01);
+            return match proto {
+                ETHERTYPE_IP => Ok(bos.and(mcmp(self.nl(), B, 0xf0, 0x40))),
+                ETHERTYPE_IPV6 => Ok(bos.and(mcmp(self.nl(), B, 0xf0, 0x60))),
+                _ => err("unsupported protocol over mpls", span),
+            };
+        }
+        Ok(match self.link {
+            LinkField::Ether(off) => {
+                let llc = self.off_linkpl;
+                let is_8023 = cmp_op(off, H, None, JGT, ETHERMTU).not();
+                let b = match proto {
+                    LLCSAP_ISONS | LLCSAP_IP | LLCSAP_NETBEUI => is_8023.and(cmp(llc, H, (proto << 8) | proto)),
+                    LLCSAP_IPX => {
+                        let llc_ipx = cmp(llc, B, LLCSAP_IPX).or(cmp(llc, H, 0xffff));
+                        let b = self.snap(0, ETHERTYPE_IPX).or(llc_ipx);
+                        cmp(off, H, ETHERTYPE_IPX).or(is_8023.and(b))
+                    }
+                    ETHERTYPE_ATALK | ETHERTYPE_AARP => {
+                        let snap = if proto == ETHERTYPE_ATALK {
+                            self.snap(0x080007, ETHERTYPE_ATALK)
+                        } else {
+                            self.snap(0, ETHERTYPE_AARP)
+                        };
+                        cmp(off, H, proto).or(is_8023.and(snap))
+                    }
+                    p if p <= ETHERMTU => is_8023.and(cmp(llc, B, p)),
+                    p => cmp(off, H, p),
+                };
+                // On a live socket the kernel has stripped the outer VLAN tag: a frame that
+                // had one must not match as untagged, or the filter would mean something
+                // else on the wire than in the file it writes.
+                if self.kernel() && self.vlan_depth == 0 {
+                    Bool::test(vec![anc(SKF_AD_VLAN_TAG_PRESENT)], JMP | JEQ | K, 0).and(b)
+                } else {
+                    b
+                }
+            }
+            LinkField::Sll(_) | LinkField::Anc => {
+                let field = |k: u32| match self.link {
+                    LinkField::Sll(off) => cmp(off, H, k),
+                    _ => Bool::test(vec![anc(SKF_AD_PROTOCOL)], JMP | JEQ | K, k),
+                };
+                let pl = self.off_linkpl;
+                match proto {
+                    LLCSAP_ISONS | LLCSAP_IP | LLCSAP_NETBEUI => {
+                        field(LINUX_SLL_P_802_2).and(cmp(pl, H, (proto << 8) | proto))
+                    }
+                    LLCSAP_IPX => {
+                        let b = self.snap(0, ETHERTYPE_IPX).or(cmp(pl, B, LLCSAP_IPX));
+                        let b = field(LINUX_SLL_P_802_2).and(b);
+                        field(ETHERTYPE_IPX).or(field(LINUX_SLL_P_802_3).or(b))
+                    }
+                    ETHERTYPE_ATALK | ETHERTYPE_AARP => {
+                        let snap = if proto == ETHERTYPE_ATALK {
+                            self.snap(0x080007, ETHERTYPE_ATALK)
+                        } else {
+                            self.snap(0, ETHERTYPE_AARP)
+                        };
+                        field(proto).or(field(LINUX_SLL_P_802_2).and(snap))
+                    }
+                    p if p <= ETHERMTU => field(LINUX_SLL_P_802_2).and(cmp(pl, B, p)),
+                    p => field(p),
+                }
+            }
+            LinkField::Ppp(off) => match ppp_proto(proto) {
+                Some(p) => cmp(off, H, p),
+                None => Bool::Const(false),
+            },
+            LinkField::Raw => match proto {
+                ETHERTYPE_IP => mcmp(0, B, 0xf0, 0x40),
+                ETHERTYPE_IPV6 => mcmp(0, B, 0xf0, 0x60),
+                _ => Bool::Const(false),
+            },
+        })
+    }
+
+    /// An 802.2 SNAP header with `org` and `ptype` at the LLC offset.
+    fn snap(&self, org: u32, ptype: u32) -> Bool {
+        let b = [0xaa, 0xaa, 0x03, (org >> 16) as u8, (org >> 8) as u8, org as u8, (ptype >> 8) as u8, ptype as u8];
+        bcmp(self.off_linkpl, &b)
+    }
+
+    fn need_ether(&self, what: &str, span: &Span) -> R<()> {
+        if self.target.linktype != LinkType::En10mb {
+            return err(format!("{} supported only on Ethernet (this is {})", what, self.target.linktype.name()), span);
+        }
+        Ok(())
+    }
+
+    fn ether_host(&self, mac: &[u8; 6], dir: Option<Dir>, span: &Span) -> R<Bool> {
+        self.need_ether("ethernet addresses", span)?;
+        let src = bcmp(6, mac);
+        let dst = bcmp(0, mac);
+        Ok(match dir.unwrap_or(Dir::Or) {
+            Dir::Src => src,
+            Dir::Dst => dst,
+            Dir::Or => src.or(dst),
+            Dir::And => src.and(dst),
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Network layer
+
+    /// IPv4 `host`/`net`: (addr & mask) == net, for the given protocol and direction.
+    fn host4(&self, addr: u32, mask: u32, proto: Option<Proto>, dir: Option<Dir>, what: &str, span: &Span) -> R<Bool> {
+        let dir = dir.unwrap_or(Dir::Or);
+        let op = |lt: u32, src: u32, dst: u32| -> R<Bool> {
+            let nl = self.nl();
+            let s = mcmp(nl + src, W, mask, addr);
+            let d = mcmp(nl + dst, W, mask, addr);
+            let b = match dir {
+                Dir::Src => s,
+                Dir::Dst => d,
+                Dir::Or => s.or(d),
+                Dir::And => s.and(d),
+            };
+            Ok(self.linktype(lt, span)?.and(b))
+        };
+        match proto {
+            None => {
+                let ip = op(ETHERTYPE_IP, 12, 16)?;
+                if self.mpls_depth > 0 {
+                    return Ok(ip);
+                }
+                let arp = op(ETHERTYPE_ARP, 14, 24)?;
+                let rarp = op(ETHERTYPE_RARP, 14, 24)?;
+                Ok(ip.or(arp).or(rarp))
+            }
+            Some(Proto::Ip) => op(ETHERTYPE_IP, 12, 16),
+            Some(Proto::Arp) => op(ETHERTYPE_ARP, 14, 24),
+            Some(Proto::Rarp) => op(ETHERTYPE_RARP, 14, 24),
+            Some(Proto::Link) => err(format!("link-level {} given an IPv4 address", what), span),
+            Some(Proto::Ip6) => err(format!("'ip6' modifier applied to ip {}", what), span),
+            Some(p) => err(format!("'{}' modifier applied to {}", p.name(), what), span),
+        }
+    }
+
+    fn host6(&self, addr: &[u8; 16], mask: &[u8; 16], proto: Option<Proto>, dir: Option<Dir>, what: &str, span: &Span) -> R<Bool> {
+        match proto {
+            None | Some(Proto::Ip6) => {}
+            Some(Proto::Ip) => return err(format!("'ip' modifier applied to ip6 {}", what), span),
+            Some(p) => return err(format!("'{}' modifier applied to ip6 {}", p.name(), what), span),
+        }
+        let nl = self.nl();
+        let side = |off: u32| {
+            // Last word first, as libpcap; words the mask ignores are not loaded.
+            Bool::all((0..4).rev().filter_map(|w| {
+                let m = u32::from_be_bytes(mask[w * 4..w * 4 + 4].try_into().unwrap());
+                let a = u32::from_be_bytes(addr[w * 4..w * 4 + 4].try_into().unwrap());
+                (m != 0).then(|| mcmp(off + w as u32 * 4, W, m, a & m))
+            }))
+        };
+        let (s, d) = (side(nl + 8), side(nl + 24));
+        let b = match dir.unwrap_or(Dir::Or) {
+            Dir::Src => s,
+            Dir::Dst => d,
+            Dir::Or => s.or(d),
+            Dir::And => s.and(d),
+        };
+        Ok(self.linktype(ETHERTYPE_IPV6, span)?.and(b))
+    }
+
+    /// `ip proto N` (no extension-header walk).
+    fn ip_proto(&self, p: u32, span: &Span) -> R<Bool> {
+        Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp(self.nl() + 9, B, p)))
+    }
+
+    /// `ip6 proto N`: the next header, or the one behind a fragment header.
+    fn ip6_proto(&self, p: u32, span: &Span) -> R<Bool> {
+        let nl = self.nl();
+        let direct = cmp(nl + 6, B, p);
+        let frag = cmp(nl + 6, B, IPPROTO_FRAGMENT).and(cmp(nl + 40, B, p));
+        Ok(self.linktype(ETHERTYPE_IPV6, span)?.and(direct.or(frag)))
+    }
+
+    /// Not a non-first IPv4 fragment.
+    fn ip_first_frag(&self) -> Bool {
+        cmp_op(self.nl() + 6, H, None, JSET, 0x1fff).not()
+    }
+
+    /// X = IPv4 header length.
+    fn ldx_iphdr(&self) -> Insn {
+        Insn::stmt(LDX | B | MSH, self.nl())
+    }
+
+    /// The transport protocol check of `tcp`, `udp`, ... on its own.
+    fn proto_abbrev(&mut self, p: Proto, span: &Span) -> R<Bool> {
+        use Proto::*;
+        let both = |s: &mut Self, n: u32| -> R<Bool> { Ok(s.ip_proto(n, span)?.or(s.ip6_proto(n, span)?)) };
+        match p {
+            Sctp => both(self, IPPROTO_SCTP),
+            Tcp => both(self, IPPROTO_TCP),
+            Udp => both(self, IPPROTO_UDP),
+            Icmp => self.ip_proto(IPPROTO_ICMP, span),
+            Igmp => self.ip_proto(IPPROTO_IGMP, span),
+            Igrp => self.ip_proto(IPPROTO_IGRP, span),
+            Pim => both(self, IPPROTO_PIM),
+            Vrrp | Carp => self.ip_proto(IPPROTO_VRRP, span),
+            Ip => self.linktype(ETHERTYPE_IP, span),
+            Arp => self.linktype(ETHERTYPE_ARP, span),
+            Rarp => self.linktype(ETHERTYPE_RARP, span),
+            Atalk => self.linktype(ETHERTYPE_ATALK, span),
+            Aarp => self.linktype(ETHERTYPE_AARP, span),
+            Decnet => self.linktype(ETHERTYPE_DN, span),
+            Lat => self.linktype(ETHERTYPE_LAT, span),
+            Sca => self.linktype(ETHERTYPE_SCA, span),
+            Mopdl => self.linktype(ETHERTYPE_MOPDL, span),
+            Moprc => self.linktype(ETHERTYPE_MOPRC, span),
+            Ip6 => self.linktype(ETHERTYPE_IPV6, span),
+            Icmp6 => self.ip6_proto(IPPROTO_ICMPV6, span),
+            Ah => both(self, IPPROTO_AH),
+            Esp => both(self, IPPROTO_ESP),
+            Iso => self.linktype(LLCSAP_ISONS, span),
+            Esis => self.iso_proto(ISO9542_ESIS, span),
+            Isis => self.iso_proto(ISO10589_ISIS, span),
+            Clnp => self.iso_proto(ISO8473_CLNP, span),
+            IsisL1 => self.isis_pdu(&[26, 24, 18, 15, 17], span),
+            IsisL2 => self.isis_pdu(&[27, 25, 20, 16, 17], span),
+            IsisIih => self.isis_pdu(&[17, 15, 16], span),
+            IsisLsp => self.isis_pdu(&[18, 20], span),
+            IsisSnp => self.isis_pdu(&[24, 25, 26, 27], span),
+            IsisCsnp => self.isis_pdu(&[24, 25], span),
+            IsisPsnp => self.isis_pdu(&[26, 27], span),
+            Stp => self.linktype(LLCSAP_8021D, span),
+            Ipx => self.linktype(LLCSAP_IPX, span),
+            Netbeui => self.linktype(LLCSAP_NETBEUI, span),
+            Link => err("'link' (or 'ether') needs a qualifier or an index here", span),
+            Radio => err("'radio' supported only on 802.11 radio captures", span),
+        }
+    }
+
+    /// OSI network-layer protocol id behind an ISONS LLC header.
+    fn iso_proto(&self, nlpid: u32, span: &Span) -> R<Bool> {
+        let iso = self.linktype(LLCSAP_ISONS, span)?;
+        let off = match self.link {
+            LinkField::Ether(_) => self.off_linkpl + 3,
+            _ => self.off_linkpl + 3,
+        };
+        Ok(iso.and(cmp(off, B, nlpid)))
+    }
+
+    fn isis_pdu(&self, types: &[u32], span: &Span) -> R<Bool> {
+        let isis = self.iso_proto(ISO10589_ISIS, span)?;
+        let off = self.off_linkpl + 7;
+        Ok(isis.and(Bool::any(types.iter().map(|&t| cmp(off, B, t)))))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Transport layer
+
+    /// `[proto] [dir] port a..=b` over IPv4 and IPv6.
+    fn port(&self, lo: u32, hi: u32, ip_proto: Option<u32>, dir: Option<Dir>, span: &Span) -> R<Bool> {
+        let protos: Vec<u32> = match ip_proto {
+            Some(p) => vec![p],
+            None => vec![IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP],
+        };
+        let dir = dir.unwrap_or(Dir::Or);
+        let test = |stmts_ld: Vec<Insn>| -> Bool {
+            if lo == hi {
+                Bool::test(stmts_ld, JMP | JEQ | K, lo)
+            } else {
+                Bool::test(stmts_ld.clone(), JMP | JGE | K, lo).and(Bool::test(stmts_ld, JMP | JGT | K, hi).not())
+            }
+        };
+        let sides = |src: Bool, dst: Bool| match dir {
+            Dir::Src => src,
+            Dir::Dst => dst,
+            Dir::Or => src.or(dst),
+            Dir::And => src.and(dst),
+        };
+        let nl = self.nl();
+        // IPv6: the next header must be the transport protocol itself (no walk).
+        let v6_proto = Bool::any(protos.iter().map(|&p| cmp(nl + 6, B, p)));
+        let v6 = self.linktype(ETHERTYPE_IPV6, span)?.and(v6_proto).and(sides(
+            test(vec![ld(H, nl + 40)]),
+            test(vec![ld(H, nl + 42)]),
+        ));
+        let v4_proto = Bool::any(protos.iter().map(|&p| cmp(nl + 9, B, p)));
+        let x = self.ldx_iphdr();
+        let v4 = self.linktype(ETHERTYPE_IP, span)?.and(v4_proto).and(self.ip_first_frag()).and(sides(
+            test(vec![x, Insn::stmt(LD | H | IND, nl)]),
+            test(vec![x, Insn::stmt(LD | H | IND, nl + 2)]),
+        ));
+        Ok(v6.or(v4))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Primitives
+
+    fn prim(&mut self, p: &Prim, span: &Span) -> R<Bool> {
+        match p {
+            Prim::Id { quals, id, id_span } => self.qualified(quals, id, id_span),
+            Prim::Proto(p) => self.proto_abbrev(*p, span),
+            Prim::Broadcast(proto) => self.broadcast(*proto, span),
+            Prim::Multicast(proto) => self.multicast(*proto, span),
+            Prim::Less(n) => Ok(Bool::test(vec![Insn::stmt(LD | W | LEN, 0)], JMP | JGT | K, *n).not()),
+            Prim::Greater(n) => Ok(Bool::test(vec![Insn::stmt(LD | W | LEN, 0)], JMP | JGE | K, *n)),
+            Prim::Byte { off, op, val } => {
+                let nl = self.nl();
+                let (off, val) = (*off, *val);
+                let b = match op {
+                    ByteOp::Eq => cmp(nl + off, B, val),
+                    ByteOp::Lt => cmp_op(nl + off, B, None, JGE, val).not(),
+                    ByteOp::Gt => cmp_op(nl + off, B, None, JGT, val),
+                    ByteOp::Or => cmp_op(nl + off, B, Some(!val), JEQ, 0).not(),
+                    ByteOp::And => cmp_op(nl + off, B, Some(val), JEQ, 0).not(),
+                };
+                Ok(b)
+            }
+            Prim::Inbound | Prim::Outbound => {
+                let outgoing = match (self.target.mode, self.target.linktype) {
+                    (Mode::Kernel, _) => Bool::test(vec![anc(SKF_AD_PKTTYPE)], JMP | JEQ | K, PACKET_OUTGOING),
+                    (Mode::Offline, LinkType::LinuxSll) => cmp(0, H, PACKET_OUTGOING),
+                    (Mode::Offline, LinkType::LinuxSll2) => cmp(10, B, PACKET_OUTGOING),
+                    (Mode::Offline, lt) => {
+                        return err(
+                            format!("'inbound'/'outbound' need the packet direction, which {} captures do not record", lt.name()),
+                            span,
+                        )
+                    }
+                };
+                Ok(if *p == Prim::Inbound { outgoing.not() } else { outgoing })
+            }
+            Prim::Ifindex(n) => match (self.target.mode, self.target.linktype) {
+                (Mode::Kernel, _) => Ok(Bool::test(vec![anc(SKF_AD_IFINDEX)], JMP | JEQ | K, *n)),
+                (Mode::Offline, LinkType::LinuxSll2) => Ok(cmp(4, W, *n)),
+                (_, lt) => err(format!("'ifindex' supported only on LINUX_SLL2 captures and live capture (this is {})", lt.name()), span),
+            },
+            Prim::Vlan(id) => self.vlan(*id, span),
+            Prim::Mpls(label) => self.mpls(*label, span),
+            Prim::Pppoed => {
+                self.need_ether("'pppoed'", span)?;
+                self.linktype(ETHERTYPE_PPPOED, span)
+            }
+            Prim::Pppoes(sess) => self.pppoes(*sess, span),
+            Prim::Geneve(_) => err("'geneve' is not supported yet", span),
+            Prim::Llc(kind) => self.llc(kind.as_deref(), span),
+            Prim::Rel { op, lhs, rhs } => self.relation(*op, lhs, rhs),
+        }
+    }
+
+    fn broadcast(&self, proto: Option<Proto>, span: &Span) -> R<Bool> {
+        match proto {
+            None | Some(Proto::Link) => {
+                if self.target.linktype != LinkType::En10mb {
+                    return err("not a broadcast link", span);
+                }
+                Ok(bcmp(0, &[0xff; 6]))
+            }
+            Some(Proto::Ip) => {
+                // Broadcast: host part all zeros or all ones under the interface netmask.
+                let hostmask = !self.netmask;
+                let dst = self.nl() + 16;
+                let b = mcmp(dst, W, hostmask, 0).or(mcmp(dst, W, hostmask, hostmask));
+                Ok(self.linktype(ETHERTYPE_IP, span)?.and(b))
+            }
+            Some(p) => err(format!("only link-layer/IP broadcast filters supported, not '{}'", p.name()), span),
+        }
+    }
+
+    fn multicast(&self, proto: Option<Proto>, span: &Span) -> R<Bool> {
+        match proto {
+            None | Some(Proto::Link) => {
+                if self.target.linktype != LinkType::En10mb {
+                    return err("link-layer multicast filters supported only on Ethernet", span);
+                }
+                Ok(cmp_op(0, B, None, JSET, 1))
+            }
+            Some(Proto::Ip) => Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp_op(self.nl() + 16, B, None, JGE, 224))),
+            Some(Proto::Ip6) => Ok(self.linktype(ETHERTYPE_IPV6, span)?.and(cmp(self.nl() + 24, B, 255))),
+            Some(p) => err(format!("only link-layer/IP/IPv6 multicast filters supported, not '{}'", p.name()), span),
+        }
+    }
+
+    fn vlan(&mut self, id: Option<u32>, span: &Span) -> R<Bool> {
+        if let Some(v) = id {
+            if v > 4095 {
+                return err(format!("VLAN tag {} greater than maximum 4095", v), span);
+            }
+        }
+        let LinkField::Ether(off) = self.link else {
+            return err(format!("no VLAN support for {}", self.target.linktype.name()), span);
+        };
+        if self.mpls_depth > 0 {
+            return err("'vlan' after 'mpls' is not supported", span);
+        }
+        let b = if self.kernel() && self.vlan_depth == 0 {
+            // The kernel moved the outer tag into metadata; nothing shifts in the packet.
+            let present = Bool::test(vec![anc(SKF_AD_VLAN_TAG_PRESENT)], JMP | JEQ | K, 1);
+            let vid = id.map(|v| Bool::test(vec![anc(SKF_AD_VLAN_TAG), Insn::stmt(ALU | AND | K, 0x0fff)], JMP | JEQ | K, v));
+            self.vlan_depth += 1;
+            return Ok(present.and(vid.unwrap_or(Bool::Const(true))));
+        } else {
+            let tpid = cmp(off, H, 0x8100).or(cmp(off, H, 0x88a8)).or(cmp(off, H, 0x9100));
+            let vid = id.map(|v| mcmp(off + 2, H, 0x0fff, v)).unwrap_or(Bool::Const(true));
+            tpid.and(vid)
+        };
+        self.link = LinkField::Ether(off + 4);
+        self.off_linkpl += 4;
+        self.vlan_depth += 1;
+        Ok(b)
+    }
+
+    fn mpls(&mut self, label: Option<u32>, span: &Span) -> R<Bool> {
+        if let Some(l) = label {
+            if l > 0xfffff {
+                return err(format!("MPLS label {} greater than maximum 1048575", l), span);
+            }
+        }
+        let b = if self.mpls_depth > 0 {
+            // Only if the label before this one was not the bottom of the stack.
+            cmp_op(self.nl() - 2, B, None, JSET, 1).not()
+        } else {
+            match self.link {
+                LinkField::Ether(_) | LinkField::Sll(_) | LinkField::Anc => self.linktype(ETHERTYPE_MPLS, span)?,
+                LinkField::Ppp(off) => cmp(off, H, 0x0281),
+                LinkField::Raw => return err("no MPLS support for RAW", span),
+            }
+        };
+        let b = match label {
+            Some(l) => b.and(mcmp(self.nl(), W, 0xfffff000, l << 12)),
+            None => b,
+        };
+        self.off_nl += 4;
+        self.mpls_depth += 1;
+        Ok(b)
+    }
+
+    fn pppoes(&mut self, sess: Option<u32>, span: &Span) -> R<Bool> {
+        if let Some(s) = sess {
+            if s > 0xffff {
+                return err(format!("PPPoE session number {} greater than maximum 65535", s), span);
+            }
+        }
+        self.need_ether("'pppoes'", span)?;
+        let b = self.linktype(ETHERTYPE_PPPOES, span)?;
+        let b = match sess {
+            Some(s) => b.and(mcmp(self.off_linkpl, W, 0xffff, s)),
+            None => b,
+        };
+        // The PPP protocol field follows the 6-byte PPPoE header; the payload after it.
+        self.link = LinkField::Ppp(self.off_linkpl + 6);
+        self.off_linkpl += 8;
+        Ok(b)
+    }
+
+    fn llc(&self, kind: Option<&str>, span: &Span) -> R<Bool> {
+        let LinkField::Ether(off) = self.link else {
+            return err(format!("'llc' not supported for {}", self.target.linktype.name()), span);
+        };
+        let pl = self.off_linkpl;
+        // 802.3 frame and not Novell's raw 802.3 (0xffff where the LLC header would be).
+        let llc = cmp_op(off, H, None, JGT, ETHERMTU).not().and(cmp(pl, H, 0xffff).not());
+        let ctl = pl + 2;
+        let extra = match kind {
+            None => Bool::Const(true),
+            Some(k) => match k.to_ascii_lowercase().as_str() {
+                "i" => cmp_op(ctl, B, None, JSET, 1).not(),
+                "s" => mcmp(ctl, B, 3, 1),
+                "u" => mcmp(ctl, B, 3, 3),
+                "rr" => mcmp(ctl, B, 0x0f, 0x01),
+                "rnr" => mcmp(ctl, B, 0x0f, 0x05),
+                "rej" => mcmp(ctl, B, 0x0f, 0x09),
+                "ui" => mcmp(ctl, B, 0xef, 0x03),
+                "ua" => mcmp(ctl, B, 0xef, 0x63),
+                "disc" => mcmp(ctl, B, 0xef, 0x43),
+                "dm" => mcmp(ctl, B, 0xef, 0x0f),
+                "sabme" => mcmp(ctl, B, 0xef, 0x6f),
+                "test" => mcmp(ctl, B, 0xef, 0xe3),
+                "xid" => mcmp(ctl, B, 0xef, 0xaf),
+                "frmr" => mcmp(ctl, B, 0xef, 0x87),
+                other => return err(format!("unknown LLC type name \"{}\"", other), span),
+            },
+        };
+        Ok(llc.and(extra))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Qualified ids: host, net, port, portrange, proto, protochain, gateway
+
+    fn qualified(&mut self, q: &Quals, id: &Id, span: &Span) -> R<Bool> {
+        let proto = q.proto.as_ref().map(|p| p.0);
+        let dir = q.dir.as_ref().map(|d| d.0);
+        let kind = q.kind.as_ref().map(|k| k.0);
+        let kind_name = kind.map_or("host", |k| k.name());
+        match id {
+            Id::Mac(mac) => match kind {
+                None | Some(Kind::Host) if matches!(proto, None | Some(Proto::Link)) => self.ether_host(mac, dir, span),
+                None | Some(Kind::Host) => err(format!("'{}' modifier applied to an Ethernet address", proto.unwrap().name()), span),
+                Some(k) => err(format!("'{}' applied to an Ethernet address", k.name()), span),
+            },
+            Id::V4 { addr, bits } => {
+                let (v, mask) = match kind {
+                    Some(Kind::Net) => promote_net(*addr),
+                    None | Some(Kind::Host) => shift_host(*addr, *bits),
+                    Some(k) => return err(format!("'{}' modifier applied to IP address", k.name()), span),
+                };
+                if proto == Some(Proto::Link) {
+                    return err("illegal link layer address: use an Ethernet address with 'ether'", span);
+                }
+                self.host4(v, mask, proto, dir, kind_name, span)
+            }
+            Id::V4Prefix { addr, bits, len } => {
+                let n = addr.checked_shl(32 - bits).unwrap_or(0);
+                if *len > 32 {
+                    return err("mask length must be <= 32", span);
+                }
+                let m = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
+                if n & !m != 0 {
+                    return err(format!("non-network bits set in \"{}/{}\"", ipv4_text(n, *bits), len), span);
+                }
+                match kind {
+                    Some(Kind::Net) => self.host4(n, m, proto, dir, "net", span),
+                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => {
+                        err(format!("'{}' modifier applied to IP address and prefix length", kind_name), span)
+                    }
+                    _ => err("Mask syntax for networks only", span),
+                }
+            }
+            Id::V4Mask { addr, bits, mask } => {
+                let n = addr.checked_shl(32 - bits).unwrap_or(0);
+                if n & !mask != 0 {
+                    return err(format!("non-network bits set in \"{} mask {}\"", ipv4_text(n, *bits), ipv4_text(*mask, 32)), span);
+                }
+                match kind {
+                    Some(Kind::Net) => self.host4(n, *mask, proto, dir, "net", span),
+                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => {
+                        err(format!("'{}' modifier applied to IP address and netmask", kind_name), span)
+                    }
+                    _ => err("Mask syntax for networks only", span),
+                }
+            }
+            Id::V6(a) => match kind {
+                None | Some(Kind::Host) | Some(Kind::Net) => self.host6(a, &[0xff; 16], proto, dir, kind_name, span),
+                Some(k) => err(format!("'{}' modifier applied to IP address", k.name()), span),
+            },
+            Id::V6Prefix(a, len) => {
+                if *len > 128 {
+                    return err("mask length must be <= 128", span);
+                }
+                let m = v6_mask(*len);
+                if a.iter().zip(m.iter()).any(|(a, m)| a & !m != 0) {
+                    return err("non-network bits set in the IPv6 address/prefix", span);
+                }
+                match kind {
+                    Some(Kind::Net) => self.host6(a, &m, proto, dir, "net", span),
+                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => {
+                        err(format!("'{}' modifier applied to IP address and prefix length", kind_name), span)
+                    }
+                    _ => err("Mask syntax for networks only", span),
+                }
+            }
+            Id::Num(n) => self.numeric(*n, proto, dir, kind, span),
+            Id::Name(name) => self.named(name, proto, dir, kind, span),
+        }
+    }
+
+    /// `pnum` ids: `port 80`, `proto 6`, `net 10`, `host 0x0a000001`, `vlan`-less numbers.
+    fn numeric(&mut self, n: u32, proto: Option<Proto>, dir: Option<Dir>, kind: Option<Kind>, span: &Span) -> R<Bool> {
+        match kind {
+            None | Some(Kind::Host) => {
+                if proto == Some(Proto::Link) {
+                    return err("illegal link layer address: use an Ethernet address with 'ether'", span);
+                }
+                self.host4(n, u32::MAX, proto, dir, "host", span)
+            }
+            Some(Kind::Net) => {
+                let (v, m) = promote_net(n);
+                self.host4(v, m, proto, dir, "net", span)
+            }
+            Some(Kind::Port) => {
+                if n > 65535 {
+                    return err(format!("illegal port number {} > 65535", n), span);
+                }
+                let ipp = self.port_proto(proto, "port", span)?;
+                self.port(n, n, ipp, dir, span)
+            }
+            Some(Kind::PortRange) => {
+                if n > 65535 {
+                    return err(format!("illegal port number {} > 65535", n), span);
+                }
+                let ipp = self.port_proto(proto, "portrange", span)?;
+                self.port(n, n, ipp, dir, span)
+            }
+            Some(Kind::Proto) => self.proto_num(n, proto, span),
+            Some(Kind::Protochain) => self.protochain(n, proto, span),
+            Some(Kind::Gateway) => err("'gateway' requires a host name", span),
+        }
+    }
+
+    fn port_proto(&self, proto: Option<Proto>, what: &str, span: &Span) -> R<Option<u32>> {
+        match proto {
+            None => Ok(None),
+            Some(Proto::Tcp) => Ok(Some(IPPROTO_TCP)),
+            Some(Proto::Udp) => Ok(Some(IPPROTO_UDP)),
+            Some(Proto::Sctp) => Ok(Some(IPPROTO_SCTP)),
+            Some(p) => err(format!("illegal qualifier of '{}': '{}'", what, p.name()), span),
+        }
+    }
+
+    /// `[ether|ip|ip6] proto N`.
+    fn proto_num(&mut self, n: u32, proto: Option<Proto>, span: &Span) -> R<Bool> {
+        match proto {
+            None => {
+                if n > 255 {
+                    return err(format!("IP protocol {} greater than maximum 255", n), span);
+                }
+                Ok(self.ip_proto(n, span)?.or(self.ip6_proto(n, span)?))
+            }
+            Some(Proto::Ip) => {
+                if n > 255 {
+                    return err(format!("IP protocol {} greater than maximum 255", n), span);
+                }
+                self.ip_proto(n, span)
+            }
+            Some(Proto::Ip6) => {
+                if n > 255 {
+                    return err(format!("IPv6 next header {} greater than maximum 255", n), span);
+                }
+                self.ip6_proto(n, span)
+            }
+            Some(Proto::Link) => {
+                if n > 0xffff {
+                    return err(format!("ether proto {} greater than maximum 65535", n), span);
+                }
+                self.linktype(n, span)
+            }
+            Some(Proto::Iso) => Ok(self.linktype(LLCSAP_ISONS, span)?.and(cmp(self.off_linkpl + 3, B, n))),
+            Some(p) => err(format!("'proto' qualifier applied to '{}'", p.name()), span),
+        }
+    }
+
+    fn protochain(&mut self, n: u32, proto: Option<Proto>, span: &Span) -> R<Bool> {
+        if n > 255 {
+            return err(format!("protocol {} greater than maximum 255", n), span);
+        }
+        let nl = self.nl();
+        let v4 = |s: &Self| -> R<Bool> {
+            let walk = ChainWalk {
+                start: vec![Insn::stmt(LDX | B | MSH, nl), Insn::stmt(LD | B | ABS, nl + 9)],
+                base: nl,
+                proto: n,
+                v6: false,
+                steps: PROTOCHAIN_STEPS,
+            };
+            Ok(s.linktype(ETHERTYPE_IP, span)?.and(Bool::Chain(Rc::new(walk))))
+        };
+        let v6 = |s: &Self| -> R<Bool> {
+            let walk = ChainWalk {
+                start: vec![Insn::stmt(LDX | IMM, 40), Insn::stmt(LD | B | ABS, nl + 6)],
+                base: nl,
+                proto: n,
+                v6: true,
+                steps: PROTOCHAIN_STEPS,
+            };
+            Ok(s.linktype(ETHERTYPE_IPV6, span)?.and(Bool::Chain(Rc::new(walk))))
+        };
+        match proto {
+            None => Ok(v4(self)?.or(v6(self)?)),
+            Some(Proto::Ip) => v4(self),
+            Some(Proto::Ip6) => v6(self),
+            Some(p) => err(format!("'protochain' qualifier applied to '{}'", p.name()), span),
+        }
+    }
+
+    /// Ids that are names: host names, port names, protocol names, network names.
+    fn named(&mut self, name: &str, proto: Option<Proto>, dir: Option<Dir>, kind: Option<Kind>, span: &Span) -> R<Bool> {
+        match kind {
+            None | Some(Kind::Host) => {
+                if proto == Some(Proto::Link) {
+                    let Some(mac) = self.resolver.ether_host(name) else {
+                        return err(format!("unknown ether host '{}'", name), span);
+                    };
+                    return self.ether_host(&mac, dir, span);
+                }
+                let v4 = if matches!(proto, Some(Proto::Ip6)) { vec![] } else { self.resolver.host_v4(name) };
+                let v6 = if matches!(proto, None | Some(Proto::Ip6)) { self.resolver.host_v6(name) } else { vec![] };
+                if v4.is_empty() && v6.is_empty() {
+                    return err(format!("unknown host '{}'", name), span);
+                }
+                let mut b = Bool::Const(false);
+                for a in v4 {
+                    b = b.or(self.host4(u32::from_be_bytes(a), u32::MAX, proto, dir, "host", span)?);
+                }
+                for a in v6 {
+                    b = b.or(self.host6(&a, &[0xff; 16], proto, dir, "host", span)?);
+                }
+                Ok(b)
+            }
+            Some(Kind::Net) => {
+                let Some(n) = self.resolver.network(name) else {
+                    return err(format!("unknown network '{}'", name), span);
+                };
+                let (v, m) = promote_net(n);
+                self.host4(v, m, proto, dir, "net", span)
+            }
+            Some(Kind::Port) => {
+                let want = self.port_proto(proto, "port", span)?;
+                let (port, real) = self.service(name, want, span)?;
+                self.port(port, port, real, dir, span)
+            }
+            Some(Kind::PortRange) => {
+                let want = self.port_proto(proto, "portrange", span)?;
+                let Some((a, b)) = name.split_once('-') else {
+                    let (port, real) = self.service(name, want, span)?;
+                    return self.port(port, port, real, dir, span);
+                };
+                if a.is_empty() || b.is_empty() {
+                    return err(format!("invalid port range '{}'", name), span);
+                }
+                let (p1, r1) = self.port_or_service(a, want, span)?;
+                let (p2, r2) = self.port_or_service(b, want, span)?;
+                let real = if r1 == r2 { r1 } else { want };
+                let (lo, hi) = if p1 <= p2 { (p1, p2) } else { (p2, p1) };
+                self.port(lo, hi, real, dir, span)
+            }
+            Some(Kind::Proto) => {
+                let n = match proto {
+                    Some(Proto::Link) => match ether_proto_name(name) {
+                        Some(n) => n,
+                        None => return err(format!("unknown ether proto '{}'", name), span),
+                    },
+                    Some(Proto::Iso) => match name {
+                        "clnp" => ISO8473_CLNP,
+                        "esis" | "es-is" => ISO9542_ESIS,
+                        "isis" | "is-is" => ISO10589_ISIS,
+                        _ => return err(format!("unknown osi proto '{}'", name), span),
+                    },
+                    _ => match self.ip_proto_name(name) {
+                        Some(n) => n,
+                        None => {
+                            let what = match proto {
+                                Some(Proto::Ip6) => "ip6 proto",
+                                Some(Proto::Ip) => "ip proto",
+                                _ => "proto",
+                            };
+                            return err(format!("unknown {} '{}'", what, name), span);
+                        }
+                    },
+                };
+                self.proto_num(n, proto, span)
+            }
+            Some(Kind::Protochain) => match self.ip_proto_name(name) {
+                Some(n) => self.protochain(n, proto, span),
+                None => err(format!("unknown protocol '{}'", name), span),
+            },
+            Some(Kind::Gateway) => self.gateway(name, proto, span),
+        }
+    }
+
+    fn ip_proto_name(&self, name: &str) -> Option<u32> {
+        self.resolver.protocol(name).map(u32::from).or_else(|| builtin_ip_proto(name))
+    }
+
+    fn port_or_service(&self, s: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            let n: u32 = s.parse().map_err(|_| Error::new(format!("illegal port number {}", s), span.clone()))?;
+            if n > 65535 {
+                return err(format!("illegal port number {} > 65535", n), span);
+            }
+            return Ok((n, want));
+        }
+        self.service(s, want, span)
+    }
+
+    /// A service name as libpcap's `pcap_nametoport`: a name known only for TCP (or UDP)
+    /// restricts the match to that protocol.
+    fn service(&self, name: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
+        let tcp = self.resolver.service(name, ServiceProto::Tcp).map(u32::from);
+        let udp = self.resolver.service(name, ServiceProto::Udp).map(u32::from);
+        let (port, real) = match (tcp, udp) {
+            (Some(t), Some(u)) if t == u => (t, None),
+            (Some(t), _) => (t, Some(IPPROTO_TCP)),
+            (None, Some(u)) => (u, Some(IPPROTO_UDP)),
+            (None, None) => return err(format!("unknown port '{}'", name), span),
+        };
+        match (want, real) {
+            (Some(IPPROTO_UDP), Some(IPPROTO_TCP)) => err(format!("port '{}' is tcp", name), span),
+            (Some(IPPROTO_TCP), Some(IPPROTO_UDP)) => err(format!("port '{}' is udp", name), span),
+            (Some(w), _) => Ok((port, Some(w))),
+            (None, r) => Ok((port, r)),
+        }
+    }
+
+    /// `gateway H`: Ethernet host H, but not IP host H (a packet routed through H).
+    fn gateway(&mut self, name: &str, proto: Option<Proto>, span: &Span) -> R<Bool> {
+        if !matches!(proto, None | Some(Proto::Ip)) {
+            return err("illegal modifier of 'gateway'", span);
+        }
+        self.need_ether("'gateway'", span)?;
+        let Some(mac) = self.resolver.ether_host(name) else {
+            return err(format!("unknown ether host '{}'", name), span);
+        };
+        let addrs = self.resolver.host_v4(name);
+        if addrs.is_empty() {
+            return err(format!("unknown host '{}'", name), span);
+        }
+        let ether = self.ether_host(&mac, None, span)?;
+        let mut ip = Bool::Const(false);
+        for a in addrs {
+            ip = ip.or(self.host4(u32::from_be_bytes(a), u32::MAX, Some(Proto::Ip), None, "host", span)?);
+        }
+        Ok(ether.and(ip.not()))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Arithmetic and relations
+
+    fn relation(&mut self, op: RelOp, lhs: &Arith, rhs: &Arith) -> R<Bool> {
+        self.slots = 0;
+        let (jmp, negate) = match op {
+            RelOp::Gt => (JGT, false),
+            RelOp::Ge => (JGE, false),
+            RelOp::Eq => (JEQ, false),
+            RelOp::Le => (JGT, true),
+            RelOp::Lt => (JGE, true),
+            RelOp::Ne => (JEQ, true),
+        };
+        let (lc, mut stmts) = self.arith(lhs)?;
+        let (rc, test) = match const_value(rhs)? {
+            Some(k) => (Bool::Const(true), Bool::test(stmts, JMP | jmp | K, k)),
+            None => {
+                let slot = self.slot(lhs_span(lhs))?;
+                stmts.push(Insn::stmt(ST, slot));
+                let (rc, rs) = self.arith(rhs)?;
+                stmts.extend(rs);
+                stmts.push(Insn::stmt(MISC | TAX, 0));
+                stmts.push(Insn::stmt(LD | MEM, slot));
+                (rc, Bool::test(stmts, JMP | jmp | X, 0))
+            }
+        };
+        // A relation between constants is decided now.
+        let test = match (const_value(lhs)?, const_value(rhs)?) {
+            (Some(a), Some(b)) => Bool::Const(match jmp {
+                JGT => a > b,
+                JGE => a >= b,
+                _ => a == b,
+            }),
+            _ => test,
+        };
+        // Only the comparison is negated: `tcp[0] != 1` still requires TCP.
+        let test = if negate { test.not() } else { test };
+        Ok(lc.and(rc).and(test))
+    }
+
+    fn slot(&mut self, span: &Span) -> R<u32> {
+        if self.slots >= MEMWORDS {
+            return err("expression too complex: more than 16 intermediate values", span);
+        }
+        self.slots += 1;
+        Ok(self.slots - 1)
+    }
+
+    /// Statements leaving the value of `a` in A, and the protocol conditions its packet loads
+    /// need (`tcp[0]` only means something for TCP).
+    fn arith(&mut self, a: &Arith) -> R<(Bool, Vec<Insn>)> {
+        if let Some(k) = const_value(a)? {
+            return Ok((Bool::Const(true), vec![Insn::stmt(LD | IMM, k)]));
+        }
+        match a {
+            Arith::Num(k) => Ok((Bool::Const(true), vec![Insn::stmt(LD | IMM, *k)])),
+            Arith::Len => Ok((Bool::Const(true), vec![Insn::stmt(LD | W | LEN, 0)])),
+            Arith::Neg(x) => {
+                let (c, mut s) = self.arith(x)?;
+                s.push(Insn::stmt(ALU | NEG, 0));
+                Ok((c, s))
+            }
+            Arith::Bin(op, l, r, span) => {
+                let code = match op {
+                    ArOp::Add => ADD,
+                    ArOp::Sub => SUB,
+                    ArOp::Mul => MUL,
+                    ArOp::Div => DIV,
+                    ArOp::Mod => MOD,
+                    ArOp::And => AND,
+                    ArOp::Or => OR,
+                    ArOp::Xor => XOR,
+                    ArOp::Lsh => LSH,
+                    ArOp::Rsh => RSH,
+                };
+                let (lc, mut s) = self.arith(l)?;
+                match const_value(r)? {
+                    Some(k) => {
+                        check_const_operand(*op, k, span)?;
+                        s.push(Insn::stmt(ALU | code | K, k));
+                        Ok((lc, s))
+                    }
+                    None => {
+                        let slot = self.slot(span)?;
+                        s.push(Insn::stmt(ST, slot));
+                        let (rc, rs) = self.arith(r)?;
+                        s.extend(rs);
+                        s.push(Insn::stmt(MISC | TAX, 0));
+                        s.push(Insn::stmt(LD | MEM, slot));
+                        s.push(Insn::stmt(ALU | code | X, 0));
+                        self.slots = slot; // the slot is free again
+                        Ok((lc.and(rc), s))
+                    }
+                }
+            }
+            Arith::Load { proto, off, size, span } => self.load(*proto, off, *size, span),
+        }
+    }
+
+    /// `proto[off:size]`.
+    fn load(&mut self, proto: Proto, off: &Arith, size: u32, span: &Span) -> R<(Bool, Vec<Insn>)> {
+        use Proto::*;
+        let sz = size_code(size);
+        // Where offsets count from, the condition for that to mean anything, and whether the
+        // base is the IPv4 transport header (variable: X = IP header length).
+        let (base, cond, transport) = match proto {
+            Link => {
+                if self.cooked_kernel() {
+                    return err("link-layer loads are not available on the kernel's cooked 'any' socket", span);
+                }
+                (0, Bool::Const(true), false)
+            }
+            Ip | Arp | Rarp | Atalk | Decnet | Sca | Lat | Moprc | Mopdl | Ip6 => {
+                let c = self.proto_abbrev(proto, span)?;
+                (self.nl(), c, false)
+            }
+            Sctp | Tcp | Udp | Icmp | Igmp | Igrp | Pim | Vrrp | Carp => {
+                let c = self.linktype(ETHERTYPE_IP, span)?.and(self.ip_proto(proto_number(proto), span)?).and(self.ip_first_frag());
+                (self.nl(), c, true)
+            }
+            Icmp6 => {
+                let c = self.linktype(ETHERTYPE_IPV6, span)?.and(cmp(self.nl() + 6, B, IPPROTO_ICMPV6));
+                (self.nl() + 40, c, false)
+            }
+            p => return err(format!("'{}[...]' is not supported", p.name()), span),
+        };
+        if let Some(k) = const_value(off)? {
+            let mut s = Vec::new();
+            if transport {
+                s.push(self.ldx_iphdr());
+                s.push(Insn::stmt(LD | sz | IND, base.wrapping_add(k)));
+            } else {
+                s.push(ld(sz, base.wrapping_add(k)));
+            }
+            return Ok((cond, s));
+        }
+        let (oc, mut s) = self.arith(off)?;
+        if transport {
+            let slot = self.slot(span)?;
+            s.push(Insn::stmt(ST, slot));
+            s.push(self.ldx_iphdr());
+            s.push(Insn::stmt(LD | MEM, slot));
+            s.push(Insn::stmt(ALU | ADD | X, 0));
+            self.slots = slot;
+        }
+        s.push(Insn::stmt(MISC | TAX, 0));
+        s.push(Insn::stmt(LD | sz | IND, base));
+        Ok((cond.and(oc), s))
+    }
+}
+
+fn lhs_span(a: &Arith) -> &Span {
+    const NONE: &Span = &(0..0);
+    match a {
+        Arith::Load { span, .. } | Arith::Bin(_, _, _, span) => span,
+        _ => NONE,
+    }
+}
+
+fn check_const_operand(op: ArOp, k: u32, span: &Span) -> R<()> {
+    match op {
+        ArOp::Div | ArOp::Mod if k == 0 => err(if op == ArOp::Div { "division by zero" } else { "modulus by zero" }, span),
+        ArOp::Lsh | ArOp::Rsh if k > 31 => err("shift by more than 31 bits", span),
+        _ => Ok(()),
+    }
+}
+
+/// The value of a constant expression (folded with BPF's 32-bit unsigned semantics).
+fn const_value(a: &Arith) -> R<Option<u32>> {
+    Ok(match a {
+        Arith::Num(k) => Some(*k),
+        Arith::Neg(x) => const_value(x)?.map(|v| v.wrapping_neg()),
+        Arith::Bin(op, l, r, span) => {
+            let (Some(x), Some(y)) = (const_value(l)?, const_value(r)?) else {
+                if let Some(y) = const_value(r)? {
+                    check_const_operand(*op, y, span)?;
+                }
+                return Ok(None);
+            };
+            check_const_operand(*op, y, span)?;
+            Some(match op {
+                ArOp::Add => x.wrapping_add(y),
+                ArOp::Sub => x.wrapping_sub(y),
+                ArOp::Mul => x.wrapping_mul(y),
+                ArOp::Div => x / y,
+                ArOp::Mod => x % y,
+                ArOp::And => x & y,
+                ArOp::Or => x | y,
+                ArOp::Xor => x ^ y,
+                ArOp::Lsh => x << y,
+                ArOp::Rsh => x >> y,
+            })
+        }
+        Arith::Len | Arith::Load { .. } => None,
+    })
+}
+
+fn proto_number(p: Proto) -> u32 {
+    match p {
+        Proto::Sctp => IPPROTO_SCTP,
+        Proto::Tcp => IPPROTO_TCP,
+        Proto::Udp => IPPROTO_UDP,
+        Proto::Icmp => IPPROTO_ICMP,
+        Proto::Igmp => IPPROTO_IGMP,
+        Proto::Igrp => IPPROTO_IGRP,
+        Proto::Pim => IPPROTO_PIM,
+        Proto::Vrrp | Proto::Carp => IPPROTO_VRRP,
+        _ => 0,
+    }
+}
+
+/// EtherType to PPP protocol, for protocols behind `pppoes`.
+fn ppp_proto(ethertype: u32) -> Option<u32> {
+    Some(match ethertype {
+        ETHERTYPE_IP => 0x0021,
+        ETHERTYPE_IPV6 => 0x0057,
+        ETHERTYPE_DN => 0x0027,
+        ETHERTYPE_ATALK => 0x0029,
+        ETHERTYPE_IPX => 0x002b,
+        ETHERTYPE_MPLS => 0x0281,
+        LLCSAP_ISONS => 0x0023,
+        LLCSAP_8021D => 0x0031,
+        ETHERTYPE_ARP | ETHERTYPE_RARP => return None,
+        p => p,
+    })
+}
+
+/// `host 10.1`: a partial address names the network it starts.
+fn shift_host(addr: u32, bits: u32) -> (u32, u32) {
+    let sh = 32 - bits;
+    (addr.checked_shl(sh).unwrap_or(0), u32::MAX.checked_shl(sh).unwrap_or(0))
+}
+
+/// `net 10`, `net 192.168.1`: shift the number up until its top byte is set.
+fn promote_net(mut v: u32) -> (u32, u32) {
+    let mut m = u32::MAX;
+    while v != 0 && v & 0xff00_0000 == 0 {
+        v <<= 8;
+        m <<= 8;
+    }
+    (v, m)
+}
+
+fn ipv4_text(v: u32, bits: u32) -> String {
+    let b = v.to_be_bytes();
+    let n = (bits / 8).clamp(1, 4) as usize;
+    b[..n].iter().map(|x| x.to_string()).collect::<Vec<_>>().join(".")
+}
+
+fn v6_mask(len: u32) -> [u8; 16] {
+    std::array::from_fn(|i| {
+        let bits = len.saturating_sub(i as u32 * 8).min(8);
+        if bits == 0 {
+            0
+        } else {
+            0xffu8 << (8 - bits)
+        }
+    })
+}
+
+/// libpcap's built-in EtherType and LLC names for `ether proto \name`.
+fn ether_proto_name(name: &str) -> Option<u32> {
+    Some(match name {
+        "aarp" => ETHERTYPE_AARP,
+        "arp" => ETHERTYPE_ARP,
+        "atalk" => ETHERTYPE_ATALK,
+        "decnet" => ETHERTYPE_DN,
+        "ip" => ETHERTYPE_IP,
+        "ip6" => ETHERTYPE_IPV6,
+        "lat" => ETHERTYPE_LAT,
+        "loopback" => 0x9000,
+        "mopdl" => ETHERTYPE_MOPDL,
+        "moprc" => ETHERTYPE_MOPRC,
+        "rarp" => ETHERTYPE_RARP,
+        "sca" => ETHERTYPE_SCA,
+        "iso" => LLCSAP_ISONS,
+        "stp" => LLCSAP_8021D,
+        "ipx" => LLCSAP_IPX,
+        "netbeui" => LLCSAP_NETBEUI,
+        _ => return None,
+    })
+}
+
+/// IP protocol names, for systems without /etc/protocols.
+fn builtin_ip_proto(name: &str) -> Option<u32> {
+    Some(match name {
+        "icmp" => IPPROTO_ICMP,
+        "igmp" => IPPROTO_IGMP,
+        "tcp" => IPPROTO_TCP,
+        "igrp" => IPPROTO_IGRP,
+        "udp" => IPPROTO_UDP,
+        "esp" => IPPROTO_ESP,
+        "ah" => IPPROTO_AH,
+        "icmp6" | "ipv6-icmp" => IPPROTO_ICMPV6,
+        "pim" => IPPROTO_PIM,
+        "vrrp" => IPPROTO_VRRP,
+        "sctp" => IPPROTO_SCTP,
+        _ => return None,
+    })
+}
+
+#[allow(dead_code)]
+const _: u32 = LLCSAP_IP;

@@ -1,0 +1,270 @@
+//! Optimizations on the [`Cfg`], each one simple enough to check by reading:
+//!
+//! 1. Jump threading: along an edge where earlier tests already decide a block's test (the same
+//!    loads compared again, or `A == 0x800` known when `A == 0x86dd` is asked), the edge goes
+//!    straight to the block's decided successor. Sound because tests are self-contained and a
+//!    skipped test's loads already ran, successfully, on that path.
+//! 2. Identical blocks (same statements, comparison and successors) are merged.
+//! 3. A block whose every predecessor leaves exactly the value it would compute in A drops its
+//!    statements (`ldh [12]; jeq #0x86dd; jeq #0x800`).
+//!
+//! Nothing here removes a packet load that a path would otherwise run, so a truncated packet
+//! is rejected by the optimized program exactly when it is by the unoptimized one.
+
+use crate::cbpf::{self, Insn};
+use crate::ir::{Block, BlockId, Cfg};
+use std::collections::HashMap;
+
+/// One known outcome: the test `(stmts #key) jmp k` went `taken`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fact {
+    key: usize,
+    jmp: u16,
+    k: u32,
+    taken: bool,
+}
+
+pub fn optimize(cfg: &mut Cfg) {
+    for _ in 0..64 {
+        let threaded = thread_jumps(cfg);
+        let merged = merge_identical(cfg);
+        if !threaded && !merged {
+            break;
+        }
+    }
+    elide_reloads(cfg);
+}
+
+/// Interns statement lists so facts can name "the value these statements compute".
+struct Keys<'a> {
+    ids: HashMap<&'a [Insn], usize>,
+}
+
+impl<'a> Keys<'a> {
+    fn key(&mut self, s: &'a [Insn]) -> usize {
+        let n = self.ids.len();
+        *self.ids.entry(s).or_insert(n)
+    }
+}
+
+/// What the facts say about the test `key jmp k`, if anything.
+fn decide(facts: &[Fact], key: usize, jmp: u16, k: u32) -> Option<bool> {
+    let op = jmp & 0xf0;
+    let uses_x = jmp & cbpf::X != 0;
+    for f in facts.iter().filter(|f| f.key == key) {
+        if f.jmp == jmp && f.k == k {
+            return Some(f.taken);
+        }
+        if uses_x || f.jmp & cbpf::X != 0 {
+            continue;
+        }
+        let fop = f.jmp & 0xf0;
+        // A known exact value decides every comparison with a constant.
+        if fop == cbpf::JEQ && f.taken {
+            let v = f.k;
+            return Some(match op {
+                cbpf::JEQ => v == k,
+                cbpf::JGT => v > k,
+                cbpf::JGE => v >= k,
+                cbpf::JSET => v & k != 0,
+                _ => continue,
+            });
+        }
+        // Ranges: v > a, v >= a, v <= a (not >), v < a (not >=).
+        let lower = match (fop, f.taken) {
+            (cbpf::JGT, true) => f.k.checked_add(1),
+            (cbpf::JGE, true) => Some(f.k),
+            _ => None,
+        };
+        let upper = match (fop, f.taken) {
+            (cbpf::JGT, false) => Some(f.k),
+            (cbpf::JGE, false) => f.k.checked_sub(1),
+            _ => None,
+        };
+        match op {
+            cbpf::JGT => {
+                if lower.is_some_and(|l| l > k) {
+                    return Some(true);
+                }
+                if upper.is_some_and(|u| u <= k) {
+                    return Some(false);
+                }
+            }
+            cbpf::JGE => {
+                if lower.is_some_and(|l| l >= k) {
+                    return Some(true);
+                }
+                if upper.is_some_and(|u| u < k) {
+                    return Some(false);
+                }
+            }
+            cbpf::JEQ => {
+                if lower.is_some_and(|l| l > k) || upper.is_some_and(|u| u < k) {
+                    return Some(false);
+                }
+            }
+            cbpf::JSET => {
+                // No bit of `f.k` set implies no bit of any subset of it.
+                if fop == cbpf::JSET && !f.taken && k & !f.k == 0 {
+                    return Some(false);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn predecessors(cfg: &Cfg) -> Vec<Vec<BlockId>> {
+    let mut preds = vec![Vec::new(); cfg.blocks.len()];
+    for b in crate::emit::layout(cfg) {
+        match &cfg.blocks[b] {
+            Block::Branch { t, f, .. } => {
+                preds[*t].push(b);
+                if f != t {
+                    preds[*f].push(b);
+                }
+            }
+            Block::Jump { next, .. } => preds[*next].push(b),
+            Block::Ret(_) => {}
+        }
+    }
+    preds
+}
+
+fn thread_jumps(cfg: &mut Cfg) -> bool {
+    let order = crate::emit::layout(cfg);
+    let blocks = cfg.blocks.clone();
+    let mut keys = Keys { ids: HashMap::new() };
+    let key_of: Vec<Option<usize>> = blocks
+        .iter()
+        .map(|b| match b {
+            Block::Branch { stmts, opaque: false, .. } => Some(keys.key(stmts)),
+            _ => None,
+        })
+        .collect();
+    // Facts on entry to each block: those true on every incoming edge.
+    let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
+    entry[cfg.entry] = Some(Vec::new());
+    let mut changed = false;
+    for &b in &order {
+        let Some(facts) = entry[b].clone() else { continue };
+        let Block::Branch { jmp, k, t, f, .. } = blocks[b] else {
+            // Past an opaque block or a plain jump nothing is known.
+            if let Block::Jump { next, .. } = blocks[b] {
+                meet(&mut entry[next], Vec::new());
+            }
+            continue;
+        };
+        let own = key_of[b];
+        let mut targets = [t, f];
+        for (i, taken) in [true, false].into_iter().enumerate() {
+            let mut edge = facts.clone();
+            if let Some(key) = own {
+                edge.push(Fact { key, jmp, k, taken });
+            }
+            // Follow the edge while the block it reaches is decided.
+            let mut to = targets[i];
+            while let (Block::Branch { jmp: j2, k: k2, t: t2, f: f2, .. }, Some(key2)) = (&blocks[to], key_of[to]) {
+                match decide(&edge, key2, *j2, *k2) {
+                    Some(v) => {
+                        edge.push(Fact { key: key2, jmp: *j2, k: *k2, taken: v });
+                        to = if v { *t2 } else { *f2 };
+                    }
+                    None => break,
+                }
+            }
+            if to != targets[i] {
+                targets[i] = to;
+                changed = true;
+            }
+            if matches!(blocks[b], Block::Branch { opaque: true, .. }) {
+                edge.clear();
+            }
+            meet(&mut entry[to], edge);
+        }
+        if let Block::Branch { t, f, .. } = &mut cfg.blocks[b] {
+            *t = targets[0];
+            *f = targets[1];
+        }
+    }
+    changed
+}
+
+/// Intersects the facts known on a new incoming edge into a block's entry facts.
+fn meet(slot: &mut Option<Vec<Fact>>, edge: Vec<Fact>) {
+    match slot {
+        None => *slot = Some(edge),
+        Some(have) => have.retain(|f| edge.contains(f)),
+    }
+}
+
+/// Merges blocks with identical content and successors; the lower id survives, so edges
+/// still only point backwards in creation order.
+fn merge_identical(cfg: &mut Cfg) -> bool {
+    let mut changed = false;
+    loop {
+        let mut first: HashMap<&Block, BlockId> = HashMap::new();
+        let mut remap: Vec<BlockId> = (0..cfg.blocks.len()).collect();
+        let live = crate::emit::layout(cfg);
+        let mut live_sorted = live.clone();
+        live_sorted.sort_unstable();
+        let mut any = false;
+        for &b in &live_sorted {
+            match first.get(&cfg.blocks[b]) {
+                Some(&keep) => {
+                    remap[b] = keep;
+                    any = true;
+                }
+                None => {
+                    first.insert(&cfg.blocks[b], b);
+                }
+            }
+        }
+        if !any {
+            return changed;
+        }
+        changed = true;
+        for b in &mut cfg.blocks {
+            match b {
+                Block::Branch { t, f, .. } => {
+                    *t = remap[*t];
+                    *f = remap[*f];
+                }
+                Block::Jump { next, .. } => *next = remap[*next],
+                Block::Ret(_) => {}
+            }
+        }
+        cfg.entry = remap[cfg.entry];
+    }
+}
+
+/// Drops statements that recompute what every predecessor already left in A (and X).
+fn elide_reloads(cfg: &mut Cfg) {
+    let preds = predecessors(cfg);
+    // What A holds after each block, named by the statements that computed it.
+    let computed: Vec<Option<Vec<Insn>>> = cfg
+        .blocks
+        .iter()
+        .map(|b| match b {
+            Block::Branch { stmts, opaque: false, .. } if !stmts.is_empty() => Some(stmts.clone()),
+            _ => None,
+        })
+        .collect();
+    // A block whose statements were dropped still ends with the same A; its value is the one
+    // its predecessors left, which is why `computed` is taken before anything is dropped.
+    for b in crate::emit::layout(cfg) {
+        if b == cfg.entry {
+            continue;
+        }
+        let Block::Branch { stmts, opaque: false, .. } = &cfg.blocks[b] else { continue };
+        if stmts.is_empty() || preds[b].is_empty() {
+            continue;
+        }
+        if preds[b].iter().all(|&p| computed[p].as_deref() == Some(stmts.as_slice())) {
+            if let Block::Branch { stmts, .. } = &mut cfg.blocks[b] {
+                stmts.clear();
+            }
+        }
+    }
+}
