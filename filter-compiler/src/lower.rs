@@ -123,6 +123,10 @@ fn cmp(off: u32, size: u16, k: u32) -> Bool {
 }
 
 fn mcmp(off: u32, size: u16, mask: u32, k: u32) -> Bool {
+    if mask == 0 {
+        // Nothing to compare (`net 0/0`): decided without loading, as libpcap's optimizer does.
+        return Bool::Const(k == 0);
+    }
     if mask == 0xffff_ffff || (size == H && mask == 0xffff) || (size == B && mask == 0xff) {
         cmp(off, size, k)
     } else {
@@ -1058,6 +1062,29 @@ impl<'a> Lower<'a> {
         Ok(lc.and(rc).and(test))
     }
 
+    /// `M[slot] << A` (or `>>`) where a count of 32 or more gives 0, as in libpcap's
+    /// interpreter; the kernel would use the count modulo 32. Branch-free, so it stays one
+    /// test: `(v << (n & 31)) * ((n >> 5) - 1 >> 31)`.
+    fn variable_shift(&mut self, s: &mut Vec<Insn>, value_slot: u32, code: u16, span: &Span) -> R<()> {
+        let count = self.slot(span)?;
+        s.extend([
+            Insn::stmt(ST, count),
+            Insn::stmt(ALU | AND | K, 31),
+            Insn::stmt(MISC | TAX, 0),
+            Insn::stmt(LD | MEM, value_slot),
+            Insn::stmt(ALU | code | X, 0),
+            Insn::stmt(ST, value_slot),
+            Insn::stmt(LD | MEM, count),
+            Insn::stmt(ALU | RSH | K, 5),
+            Insn::stmt(ALU | SUB | K, 1),
+            Insn::stmt(ALU | RSH | K, 31),
+            Insn::stmt(MISC | TAX, 0),
+            Insn::stmt(LD | MEM, value_slot),
+            Insn::stmt(ALU | MUL | X, 0),
+        ]);
+        Ok(())
+    }
+
     fn slot(&mut self, span: &Span) -> R<u32> {
         if self.slots >= MEMWORDS {
             return err("expression too complex: more than 16 intermediate values", span);
@@ -1103,13 +1130,20 @@ impl<'a> Lower<'a> {
                     None => {
                         let slot = self.slot(span)?;
                         s.push(Insn::stmt(ST, slot));
-                        let (rc, rs) = self.arith(r)?;
+                        // libpcap's gen_arth keeps only the left operand's protocol
+                        // conditions: `len / ip[1] > 0` also matches non-IP frames. Kept, so
+                        // that filters mean what they mean in tcpdump.
+                        let (_, rs) = self.arith(r)?;
                         s.extend(rs);
-                        s.push(Insn::stmt(MISC | TAX, 0));
-                        s.push(Insn::stmt(LD | MEM, slot));
-                        s.push(Insn::stmt(ALU | code | X, 0));
+                        if matches!(op, ArOp::Lsh | ArOp::Rsh) {
+                            self.variable_shift(&mut s, slot, code, span)?;
+                        } else {
+                            s.push(Insn::stmt(MISC | TAX, 0));
+                            s.push(Insn::stmt(LD | MEM, slot));
+                            s.push(Insn::stmt(ALU | code | X, 0));
+                        }
                         self.slots = slot; // the slot is free again
-                        Ok((lc.and(rc), s))
+                        Ok((lc, s))
                     }
                 }
             }

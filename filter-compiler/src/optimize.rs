@@ -4,12 +4,15 @@
 //!    loads compared again, or `A == 0x800` known when `A == 0x86dd` is asked), the edge goes
 //!    straight to the block's decided successor. Sound because tests are self-contained and a
 //!    skipped test's loads already ran, successfully, on that path.
+//!    An edge also skips a block whose outcome cannot matter on that path.
 //! 2. Identical blocks (same statements, comparison and successors) are merged.
 //! 3. A block whose every predecessor leaves exactly the value it would compute in A drops its
 //!    statements (`ldh [12]; jeq #0x86dd; jeq #0x800`).
 //!
-//! Nothing here removes a packet load that a path would otherwise run, so a truncated packet
-//! is rejected by the optimized program exactly when it is by the unoptimized one.
+//! Only the skipping of blocks whose outcome cannot matter removes loads a path would run;
+//! libpcap does the same, so on a truncated packet the optimized program may accept where the
+//! unoptimized one hits the end of the packet and rejects (tcpdump and `tcpdump -O` differ
+//! there too).
 
 use crate::cbpf::{self, Insn};
 use crate::ir::{Block, BlockId, Cfg};
@@ -143,10 +146,14 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             _ => None,
         })
         .collect();
+    // The program's start is an edge too.
+    let mut budget = RESOLVE_BUDGET;
+    let start = resolve(&blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget);
+    let mut changed = start != cfg.entry;
+    cfg.entry = start;
     // Facts on entry to each block: those true on every incoming edge.
     let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
     entry[cfg.entry] = Some(Vec::new());
-    let mut changed = false;
     for &b in &order {
         let Some(facts) = entry[b].clone() else { continue };
         let Block::Branch { jmp, k, t, f, .. } = blocks[b] else {
@@ -163,17 +170,8 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             if let Some(key) = own {
                 edge.push(Fact { key, jmp, k, taken });
             }
-            // Follow the edge while the block it reaches is decided.
-            let mut to = targets[i];
-            while let (Block::Branch { jmp: j2, k: k2, t: t2, f: f2, .. }, Some(key2)) = (&blocks[to], key_of[to]) {
-                match decide(&edge, key2, *j2, *k2) {
-                    Some(v) => {
-                        edge.push(Fact { key: key2, jmp: *j2, k: *k2, taken: v });
-                        to = if v { *t2 } else { *f2 };
-                    }
-                    None => break,
-                }
-            }
+            let mut budget = RESOLVE_BUDGET;
+            let to = resolve(&blocks, &key_of, targets[i], &mut edge, &mut budget);
             if to != targets[i] {
                 targets[i] = to;
                 changed = true;
@@ -189,6 +187,41 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
         }
     }
     changed
+}
+
+/// How many undecided blocks one edge may look through.
+const RESOLVE_BUDGET: u32 = 64;
+
+/// Where an edge carrying `facts` really leads: through blocks the facts decide, and past
+/// blocks whose outcome does not matter on this path (both ways end at the same place, as in
+/// `port 53 and udp or tcp` once the protocol is known to be TCP). Skipping such a block skips
+/// its loads, as libpcap's optimizer does.
+fn resolve(blocks: &[Block], key_of: &[Option<usize>], mut to: BlockId, facts: &mut Vec<Fact>, budget: &mut u32) -> BlockId {
+    loop {
+        let (Block::Branch { jmp, k, t, f, .. }, Some(key)) = (&blocks[to], key_of[to]) else {
+            return to;
+        };
+        let (jmp, k, t, f) = (*jmp, *k, *t, *f);
+        if let Some(v) = decide(facts, key, jmp, k) {
+            facts.push(Fact { key, jmp, k, taken: v });
+            to = if v { t } else { f };
+            continue;
+        }
+        if *budget == 0 {
+            return to;
+        }
+        *budget -= 1;
+        let mut ft = facts.clone();
+        ft.push(Fact { key, jmp, k, taken: true });
+        let a = resolve(blocks, key_of, t, &mut ft, budget);
+        let mut ff = facts.clone();
+        ff.push(Fact { key, jmp, k, taken: false });
+        let b = resolve(blocks, key_of, f, &mut ff, budget);
+        if a != b {
+            return to;
+        }
+        to = a;
+    }
 }
 
 /// Intersects the facts known on a new incoming edge into a block's entry facts.

@@ -7,9 +7,9 @@
 //!   (`host a or b`); after a primitive without qualifiers (`tcp or 10.0.0.1`) that is an error.
 //! - Tokens are longest-match as in libpcap's scanner: `len-1` is one (unknown) name, `1024-1030`
 //!   is one name that `portrange` splits, `tcp-syn` is the number 2.
-//! - `^` has no precedence in libpcap's grammar, so yacc shifts: it binds to the operand on its
-//!   left and takes everything to its right as its right operand (`a + b ^ c + d` is
-//!   `a + (b ^ (c + d))`).
+//! - `^` and `%` have no precedence in libpcap's grammar, so yacc shifts: each binds to the
+//!   operand on its left and takes everything to its right as its right operand
+//!   (`a + b ^ c + d` is `a + (b ^ (c + d))`, `2 * 3 % 4` is `2 * (3 % 4)`).
 
 use crate::ast::*;
 use crate::error::Error;
@@ -337,10 +337,11 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
                     return Ok((alen, Tok::Hid6(a)));
                 }
             }
-            // libpcap's scanner: hex groups with colons that are neither.
-            let colon_groups = cand.split(':').filter(|g| !g.is_empty()).count();
-            if colon_groups >= 2 && !cand.contains('.') && cand.split(':').all(|g| g.len() <= 2) {
-                return bad(alen, format!("bogus ethernet address '{}'", cand));
+            // libpcap's scanner: two or more short hex groups each followed by colons, that
+            // are neither (`1:2:3`); `2:2` is a number, a colon and a number (`ip[2:2]`).
+            let bogus = bogus_mac_prefix(cand);
+            if bogus > 0 {
+                return bad(bogus, format!("bogus ethernet address '{}'", &cand[..bogus]));
             }
         }
     }
@@ -382,6 +383,29 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
         }
     }
     bad(c.len_utf8(), format!("unexpected character '{}'", c))
+}
+
+/// Length of a prefix matching `([0-9a-f]{1,2}:+){2,}`, or 0.
+fn bogus_mac_prefix(s: &str) -> usize {
+    let b = s.as_bytes();
+    let (mut i, mut groups, mut end) = (0, 0, 0);
+    loop {
+        let start = i;
+        while i < b.len() && i - start < 2 && b[i].is_ascii_hexdigit() {
+            i += 1;
+        }
+        if i == start || i >= b.len() || b[i] != b':' {
+            break;
+        }
+        while i < b.len() && b[i] == b':' {
+            i += 1;
+        }
+        groups += 1;
+        if groups >= 2 {
+            end = i;
+        }
+    }
+    end
 }
 
 fn is_hex_literal(w: &str) -> bool {
@@ -978,7 +1002,6 @@ fn binop(i: In) -> PResult<nom_language::precedence::Binary<ArOp, u8>> {
     let (prec, o) = match t {
         Tok::Op("*") => (1, ArOp::Mul),
         Tok::Op("/") => (1, ArOp::Div),
-        Tok::Op("%") => (1, ArOp::Mod),
         Tok::Op("+") => (2, ArOp::Add),
         Tok::Op("-") => (2, ArOp::Sub),
         Tok::Op("<<") => (3, ArOp::Lsh),
@@ -1051,9 +1074,12 @@ fn operand(i: In) -> PResult<Arith> {
         }
         _ => return backtrack(i),
     };
-    if let Ok((r, xs)) = op("^")(rest) {
-        let (r, rhs) = arith(r)?;
-        return Ok((r, Arith::Bin(ArOp::Xor, Box::new(a), Box::new(rhs), xs)));
+    // `^` and `%` have no precedence in libpcap's grammar: they take everything after them.
+    for (o, aop) in [("^", ArOp::Xor), ("%", ArOp::Mod)] {
+        if let Ok((r, xs)) = op(o)(rest) {
+            let (r, rhs) = arith(r)?;
+            return Ok((r, Arith::Bin(aop, Box::new(a), Box::new(rhs), xs)));
+        }
     }
     Ok((rest, a))
 }
