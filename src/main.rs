@@ -1,1 +1,55 @@
-fn main(){}
+//! bpfdump: a tcpdump-like tool with its own pcap-filter(7) compiler.
+
+mod cli;
+mod error;
+mod filter;
+mod offline;
+mod output;
+mod reader;
+mod resolver;
+mod summary;
+
+use std::io::{self, Write};
+
+use cli::Parsed;
+use error::Error;
+
+fn main() {
+    let code = match run() {
+        Ok(()) => 0,
+        Err(e) => e.report(),
+    };
+    std::process::exit(code);
+}
+
+fn run() -> Result<(), Error> {
+    let cfg = match cli::parse(std::env::args_os())? {
+        Parsed::Run(cfg) => cfg,
+        Parsed::Info(text) => {
+            let mut out = io::stdout().lock();
+            return out
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::io("stdout", &e));
+        }
+    };
+    for w in &cfg.warnings {
+        let _ = writeln!(io::stderr(), "bpfdump: {w}");
+    }
+    let expr = filter::expression(&cfg.filter)?;
+    match (&cfg.read, cfg.dump) {
+        (Some(path), _) => offline::run(&cfg, path, expr),
+        (None, Some(format)) => {
+            let resolver = resolver::SystemResolver::default();
+            let prog = filter::compile(&expr, cfg.linktype, cfg.snaplen, cfg.optimize, &resolver)?;
+            let text = filter::dump_text(&prog, format);
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::io("stdout", &e))
+        }
+        (None, None) => Err(Error::msg(
+            "no capture file: use -r FILE to read packets (live capture is not supported yet), \
+             or -d to print the compiled filter",
+        )),
+    }
+}

@@ -123,10 +123,6 @@ fn cmp(off: u32, size: u16, k: u32) -> Bool {
 }
 
 fn mcmp(off: u32, size: u16, mask: u32, k: u32) -> Bool {
-    if mask == 0 {
-        // Nothing to compare (`net 0/0`): decided without loading, as libpcap's optimizer does.
-        return Bool::Const(k == 0);
-    }
     if mask == 0xffff_ffff || (size == H && mask == 0xffff) || (size == B && mask == 0xff) {
         cmp(off, size, k)
     } else {

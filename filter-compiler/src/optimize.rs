@@ -50,6 +50,27 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// The outcome of a test whose value does not depend on the packet (`ld #k`, `and #0`, as
+/// `net 0/0` produces); its loads are skipped, as libpcap's constant folding does.
+fn static_outcome(stmts: &[Insn], jmp: u16, k: u32) -> Option<bool> {
+    if jmp & cbpf::X != 0 {
+        return None;
+    }
+    let last = stmts.last()?;
+    let v = match last.code {
+        c if c == cbpf::LD | cbpf::IMM => last.k,
+        c if c == cbpf::ALU | cbpf::AND | cbpf::K && last.k == 0 => 0,
+        _ => return None,
+    };
+    Some(match jmp & 0xf0 {
+        cbpf::JEQ => v == k,
+        cbpf::JGT => v > k,
+        cbpf::JGE => v >= k,
+        cbpf::JSET => v & k != 0,
+        _ => return None,
+    })
+}
+
 /// What the facts say about the test `key jmp k`, if anything.
 fn decide(facts: &[Fact], key: usize, jmp: u16, k: u32) -> Option<bool> {
     let op = jmp & 0xf0;
@@ -202,7 +223,8 @@ fn resolve(blocks: &[Block], key_of: &[Option<usize>], mut to: BlockId, facts: &
             return to;
         };
         let (jmp, k, t, f) = (*jmp, *k, *t, *f);
-        if let Some(v) = decide(facts, key, jmp, k) {
+        let Block::Branch { stmts, .. } = &blocks[to] else { unreachable!() };
+        if let Some(v) = static_outcome(stmts, jmp, k).or_else(|| decide(facts, key, jmp, k)) {
             facts.push(Fact { key, jmp, k, taken: v });
             to = if v { t } else { f };
             continue;

@@ -1,0 +1,369 @@
+//! Command line: tcpdump's flags for what this milestone does (read a capture file, filter it,
+//! write or summarize the packets; print compiled filters), parsed with clap and checked the
+//! way tcpdump checks them.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, ValueEnum};
+use filter_compiler::LinkType;
+
+use crate::error::Error;
+
+/// tcpdump's MAXIMUM_SNAPLEN: the default snapshot length, and what `-s 0` means.
+pub const MAX_SNAPLEN: u32 = 262_144;
+
+const LINKTYPES: [LinkType; 4] = [
+    LinkType::En10mb,
+    LinkType::LinuxSll,
+    LinkType::LinuxSll2,
+    LinkType::Raw,
+];
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bpfdump",
+    version,
+    disable_version_flag = true,
+    about = "Filter capture files with pcap-filter(7) expressions, tcpdump style",
+    color = clap::ColorChoice::Never
+)]
+struct Args {
+    /// Print the compiled filter and exit: -d readable, -dd as a C array, -ddd as decimal numbers
+    #[arg(short = 'd', action = ArgAction::Count)]
+    dump: u8,
+
+    /// Print the compiled filter and exit (long form of -d/-dd/-ddd)
+    #[arg(
+        long = "dump-bytecode",
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "asm",
+        conflicts_with = "dump",
+        value_enum
+    )]
+    dump_bytecode: Option<DumpFormat>,
+
+    /// Read packets from a pcap or pcapng file ("-" for standard input)
+    #[arg(short = 'r', value_name = "FILE")]
+    read: Option<PathBuf>,
+
+    /// Write the matching packets, unchanged, to a capture file ("-" for standard output)
+    #[arg(short = 'w', value_name = "FILE")]
+    write: Option<PathBuf>,
+
+    /// Stop after COUNT matching packets
+    #[arg(short = 'c', value_name = "COUNT")]
+    count: Option<String>,
+
+    /// Read the filter expression from FILE ('#' starts a comment)
+    #[arg(short = 'F', value_name = "FILE")]
+    filter_file: Option<PathBuf>,
+
+    /// Link-layer type to compile for when no file is read: EN10MB (default), LINUX_SLL, LINUX_SLL2, RAW
+    #[arg(short = 'y', value_name = "LINKTYPE")]
+    linktype: Option<String>,
+
+    /// Do not run the filter optimizer
+    #[arg(short = 'O')]
+    no_optimize: bool,
+
+    /// Snapshot length: the value accepting filters return (0 means 262144; with -r the file's)
+    #[arg(short = 's', value_name = "SNAPLEN")]
+    snaplen: Option<String>,
+
+    /// Print version (long only: tcpdump's -V means something else)
+    #[arg(long = "version", action = ArgAction::Version)]
+    version: Option<bool>,
+
+    /// Filter expression (pcap-filter(7)); the words are joined with spaces
+    #[arg(value_name = "EXPRESSION")]
+    expression: Vec<String>,
+}
+
+/// How to print a compiled program (tcpdump's -d, -dd, -ddd).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DumpFormat {
+    /// Readable listing, `(000) ldh [12]`
+    Asm,
+    /// C array initializer, `{ 0x28, 0, 0, 0x0000000c },`
+    C,
+    /// Instruction count, then `code jt jf k` in decimal
+    Decimal,
+}
+
+/// Where the filter expression comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterSource {
+    /// Words from the command line, joined with single spaces.
+    Words(String),
+    /// `-F FILE`.
+    File(PathBuf),
+}
+
+/// A checked command line.
+#[derive(Debug)]
+pub struct Config {
+    pub dump: Option<DumpFormat>,
+    pub read: Option<PathBuf>,
+    pub write: Option<PathBuf>,
+    pub count: Option<u64>,
+    pub filter: FilterSource,
+    pub linktype: LinkType,
+    pub optimize: bool,
+    pub snaplen: u32,
+    /// Warnings to print before running (e.g. expression words ignored because of -F).
+    pub warnings: Vec<String>,
+}
+
+/// What parsing the command line came to.
+pub enum Parsed {
+    Run(Config),
+    /// --help or --version: print `text` on stdout and exit 0.
+    Info(String),
+}
+
+pub fn parse<I, T>(args: I) -> Result<Parsed, Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = match Args::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Ok(Parsed::Info(e.render().to_string()))
+                }
+                _ => Err(Error::msg(one_line(&e.render().to_string()))),
+            };
+        }
+    };
+    Config::from_args(args).map(Parsed::Run)
+}
+
+/// clap's multi-line usage error as one line: its first line, without the `error: ` prefix.
+fn one_line(rendered: &str) -> String {
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first).trim_end();
+    format!("{first} (see bpfdump --help)")
+}
+
+impl Config {
+    fn from_args(a: Args) -> Result<Config, Error> {
+        let dump = match (a.dump, a.dump_bytecode) {
+            (_, Some(f)) => Some(f),
+            (0, None) => None,
+            (1, None) => Some(DumpFormat::Asm),
+            (2, None) => Some(DumpFormat::C),
+            (_, None) => Some(DumpFormat::Decimal),
+        };
+        let linktype = match &a.linktype {
+            None => LinkType::En10mb,
+            Some(name) => LinkType::from_name(name).ok_or_else(|| {
+                Error::msg(format!(
+                    "invalid data link type {name} (valid: {})",
+                    LINKTYPES.map(LinkType::name).join(", ")
+                ))
+            })?,
+        };
+        let snaplen = match &a.snaplen {
+            None => MAX_SNAPLEN,
+            Some(s) => parse_snaplen(s)?,
+        };
+        let count = match &a.count {
+            None => None,
+            Some(s) => Some(parse_count(s)?),
+        };
+        let mut warnings = Vec::new();
+        let filter = match a.filter_file {
+            Some(path) => {
+                if !a.expression.is_empty() {
+                    warnings.push(format!(
+                        "WARNING: -F given, ignoring the expression on the command line ({})",
+                        a.expression.join(" ")
+                    ));
+                }
+                FilterSource::File(path)
+            }
+            None => FilterSource::Words(a.expression.join(" ")),
+        };
+        Ok(Config {
+            dump,
+            read: a.read,
+            write: a.write,
+            count,
+            filter,
+            linktype,
+            optimize: !a.no_optimize,
+            snaplen,
+            warnings,
+        })
+    }
+}
+
+/// An integer the way C's `strtol(s, &end, 0)` reads it: decimal, `0x` hex or `0` octal,
+/// optional sign, nothing after it.
+fn parse_c_integer(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (16, h)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i64::from_str_radix(digits, radix).ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// `-s`: 0..=262144, 0 meaning 262144 (tcpdump's rules and message).
+fn parse_snaplen(s: &str) -> Result<u32, Error> {
+    match parse_c_integer(s) {
+        Some(0) => Ok(MAX_SNAPLEN),
+        Some(v) if (1..=i64::from(MAX_SNAPLEN)).contains(&v) => Ok(v as u32),
+        _ => Err(Error::msg(format!(
+            "invalid snaplen {s} (must be >= 0 and <= {MAX_SNAPLEN})"
+        ))),
+    }
+}
+
+/// `-c`: a positive packet count (tcpdump's message).
+fn parse_count(s: &str) -> Result<u64, Error> {
+    match parse_c_integer(s) {
+        Some(v) if v > 0 => Ok(v as u64),
+        _ => Err(Error::msg(format!("invalid packet count {s}"))),
+    }
+}
+
+/// The text of a `-F` file as an expression: `#` to the end of the line is a comment. The
+/// comment bytes become spaces, so byte offsets (and so error carets) still match the file.
+pub fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_comment = false;
+    for c in text.chars() {
+        match c {
+            '\n' => {
+                in_comment = false;
+                out.push('\n');
+            }
+            '#' => {
+                in_comment = true;
+                out.push(' ');
+            }
+            _ if in_comment => out.extend(std::iter::repeat_n(' ', c.len_utf8())),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        let mut v = vec!["bpfdump"];
+        v.extend_from_slice(args);
+        match parse(v)? {
+            Parsed::Run(c) => Ok(c),
+            Parsed::Info(_) => panic!("unexpected help"),
+        }
+    }
+
+    #[test]
+    fn dump_flag_counts() {
+        assert_eq!(config(&["-d"]).unwrap().dump, Some(DumpFormat::Asm));
+        assert_eq!(config(&["-dd"]).unwrap().dump, Some(DumpFormat::C));
+        assert_eq!(config(&["-d", "-d"]).unwrap().dump, Some(DumpFormat::C));
+        assert_eq!(config(&["-ddd"]).unwrap().dump, Some(DumpFormat::Decimal));
+        assert_eq!(config(&["-dddd"]).unwrap().dump, Some(DumpFormat::Decimal));
+        assert_eq!(
+            config(&["--dump-bytecode"]).unwrap().dump,
+            Some(DumpFormat::Asm)
+        );
+        assert_eq!(
+            config(&["--dump-bytecode=c"]).unwrap().dump,
+            Some(DumpFormat::C)
+        );
+        assert_eq!(
+            config(&["--dump-bytecode=decimal"]).unwrap().dump,
+            Some(DumpFormat::Decimal)
+        );
+        assert_eq!(config(&[]).unwrap().dump, None);
+        assert!(config(&["--dump-bytecode=x"]).is_err());
+    }
+
+    #[test]
+    fn expression_words_are_joined() {
+        let c = config(&["-d", "tcp", "port", "80"]).unwrap();
+        assert_eq!(c.filter, FilterSource::Words("tcp port 80".into()));
+    }
+
+    #[test]
+    fn snaplen_rules() {
+        assert_eq!(config(&["-s", "0"]).unwrap().snaplen, 262144);
+        assert_eq!(config(&["-s", "0x10"]).unwrap().snaplen, 16);
+        assert_eq!(config(&["-s", "010"]).unwrap().snaplen, 8);
+        assert_eq!(config(&[]).unwrap().snaplen, 262144);
+        let e = config(&["-s", "300000"]).unwrap_err().to_string();
+        assert_eq!(e, "invalid snaplen 300000 (must be >= 0 and <= 262144)");
+        assert!(config(&["-s", "-1"]).is_err());
+        assert!(config(&["-s", "12ab"]).is_err());
+    }
+
+    #[test]
+    fn count_and_linktype() {
+        assert_eq!(config(&["-c", "3"]).unwrap().count, Some(3));
+        assert_eq!(
+            config(&["-c", "0"]).unwrap_err().to_string(),
+            "invalid packet count 0"
+        );
+        assert_eq!(
+            config(&["-y", "linux_sll2"]).unwrap().linktype,
+            LinkType::LinuxSll2
+        );
+        let e = config(&["-y", "BOGUS"]).unwrap_err().to_string();
+        assert!(
+            e.contains("BOGUS") && e.contains("EN10MB, LINUX_SLL, LINUX_SLL2, RAW"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        let e = config(&["-Z"]).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.contains("-Z"), "{e}");
+    }
+
+    #[test]
+    fn filter_file_wins_over_words() {
+        let c = config(&["-F", "f.txt", "udp"]).unwrap();
+        assert_eq!(c.filter, FilterSource::File("f.txt".into()));
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn comments_keep_offsets() {
+        let src = "tcp # web\n and port 80 #x\n";
+        let s = strip_comments(src);
+        assert_eq!(s, "tcp      \n and port 80   \n");
+        assert_eq!(s.len(), src.len());
+    }
+}

@@ -1,0 +1,174 @@
+//! The filter expression: where it comes from (command line or `-F` file), compiling it for
+//! a link type (once per link type, as pcapng files can mix them), running it over packets,
+//! and printing compiled programs (-d, -dd, -ddd).
+
+use std::collections::HashMap;
+
+use filter_compiler::cbpf::{K, RET};
+use filter_compiler::interp::{self, Meta};
+use filter_compiler::{dump, LinkType, Options, Program, Target};
+
+use crate::cli::{strip_comments, Config, DumpFormat, FilterSource};
+use crate::error::{io_message, Error};
+use crate::resolver::SystemResolver;
+
+/// The expression text: command-line words joined with spaces, or a `-F` file with its
+/// comments blanked out.
+pub fn expression(src: &FilterSource) -> Result<String, Error> {
+    match src {
+        FilterSource::Words(w) => Ok(w.clone()),
+        FilterSource::File(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::msg(format!("{}: {}", path.display(), io_message(&e))))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::msg(format!(
+                    "{}: filter file is not valid UTF-8",
+                    path.display()
+                ))
+            })?;
+            Ok(strip_comments(&text))
+        }
+    }
+}
+
+/// Compiles `expr` for one link type; a compile error becomes `bpfdump: filter: ...` with
+/// the caret line.
+pub fn compile(
+    expr: &str,
+    linktype: LinkType,
+    snaplen: u32,
+    optimize: bool,
+    resolver: &SystemResolver,
+) -> Result<Program, Error> {
+    let opts = Options {
+        optimize,
+        snaplen,
+        netmask: 0,
+        resolver,
+    };
+    filter_compiler::compile(expr, &Target::offline(linktype), &opts).map_err(|e| {
+        let caret = e.caret(expr);
+        Error::Filter {
+            message: e.message,
+            caret,
+        }
+    })
+}
+
+/// tcpdump-style names of link types, for "reading from file ..., link-type NAME (DESC)".
+pub fn linktype_names(linktype: u32) -> Option<(&'static str, &'static str)> {
+    Some(match linktype {
+        0 => ("NULL", "BSD loopback"),
+        1 => ("EN10MB", "Ethernet"),
+        9 => ("PPP", "PPP"),
+        12 | 14 | 101 => ("RAW", "Raw IP"),
+        105 => ("IEEE802_11", "802.11"),
+        108 => ("LOOP", "OpenBSD loopback"),
+        113 => ("LINUX_SLL", "Linux cooked v1"),
+        127 => ("IEEE802_11_RADIO", "802.11 plus radiotap header"),
+        228 => ("IPV4", "Raw IPv4"),
+        229 => ("IPV6", "Raw IPv6"),
+        276 => ("LINUX_SLL2", "Linux cooked v2"),
+        _ => return None,
+    })
+}
+
+/// `link-type EN10MB (Ethernet)` or `link-type 147`.
+pub fn describe_linktype(linktype: u32) -> String {
+    match linktype_names(linktype) {
+        Some((name, desc)) => format!("link-type {name} ({desc})"),
+        None => format!("link-type {linktype}"),
+    }
+}
+
+/// Compiled programs for the link types met in a file.
+pub struct Filters {
+    expr: String,
+    optimize: bool,
+    resolver: SystemResolver,
+    /// None: no program for this link type, keep every packet (empty expression only).
+    programs: HashMap<u32, Option<Program>>,
+    meta: Meta,
+}
+
+impl Filters {
+    pub fn new(expr: String, cfg: &Config) -> Filters {
+        Filters {
+            expr,
+            optimize: cfg.optimize,
+            resolver: SystemResolver::default(),
+            programs: HashMap::new(),
+            meta: Meta::default(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.expr.trim().is_empty()
+    }
+
+    /// The program for a link type, compiling it the first time. A link type the compiler
+    /// does not handle is an error, unless the expression is empty (then everything is kept).
+    pub fn program(&mut self, linktype: u32, snaplen: u32) -> Result<Option<&Program>, Error> {
+        if !self.programs.contains_key(&linktype) {
+            let prog = match LinkType::from_linktype(linktype) {
+                Some(lt) => Some(compile(
+                    &self.expr,
+                    lt,
+                    snaplen,
+                    self.optimize,
+                    &self.resolver,
+                )?),
+                None if self.is_empty() => None,
+                None => {
+                    return Err(Error::msg(format!(
+                        "filter: {} is not supported by the filter compiler (it handles \
+                         EN10MB, LINUX_SLL, LINUX_SLL2 and RAW); only an empty expression can \
+                         be used with it",
+                        describe_linktype(linktype)
+                    )))
+                }
+            };
+            self.programs.insert(linktype, prog);
+        }
+        Ok(self.programs[&linktype].as_ref())
+    }
+
+    /// Whether a packet passes: the program returns nonzero.
+    pub fn matches(
+        &mut self,
+        linktype: u32,
+        snaplen: u32,
+        pkt: &[u8],
+        wirelen: u32,
+    ) -> Result<bool, Error> {
+        self.program(linktype, snaplen)?;
+        Ok(match &self.programs[&linktype] {
+            None => true,
+            Some(p) => run(p, pkt, wirelen, &self.meta),
+        })
+    }
+}
+
+/// Runs a program. A program that is a single `ret #k` (what an empty expression compiles to)
+/// is answered without the interpreter.
+pub fn run(prog: &Program, pkt: &[u8], wirelen: u32, meta: &Meta) -> bool {
+    if let [only] = prog.insns.as_slice() {
+        if only.code == RET | K {
+            return only.k != 0;
+        }
+    }
+    interp::run(&prog.insns, pkt, wirelen, meta) != 0
+}
+
+/// The program printed in one of tcpdump's formats, ending with a newline.
+pub fn dump_text(prog: &Program, format: DumpFormat) -> String {
+    let mut s = match format {
+        DumpFormat::Asm => dump::asm(&prog.insns),
+        DumpFormat::C => dump::c(&prog.insns),
+        DumpFormat::Decimal => dump::decimal(&prog.insns),
+    };
+    if !s.is_empty() && !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}

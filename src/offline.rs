@@ -1,0 +1,117 @@
+//! `-r FILE`: read a capture file, run the filter over each packet, and write the kept ones
+//! unchanged (`-w`) or print a line for each; stop after `-c` kept packets.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::cli::Config;
+use crate::error::Error;
+use crate::filter::{describe_linktype, dump_text, Filters};
+use crate::output::{stdout_file, CaptureWriter};
+use crate::reader::{Reader, Record};
+use crate::summary::Printer;
+
+enum Sink {
+    File(CaptureWriter),
+    Summary(Printer<BufWriter<File>>),
+}
+
+impl Sink {
+    fn finish(self) -> Result<(), Error> {
+        match self {
+            Sink::File(w) => w.finish(),
+            Sink::Summary(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+        }
+    }
+}
+
+fn open_input(path: &Path, name: &str) -> Result<Box<dyn Read>, Error> {
+    if path.as_os_str() == "-" {
+        let fd = io::stdin().lock();
+        let f = std::os::fd::AsFd::as_fd(&fd)
+            .try_clone_to_owned()
+            .map_err(|e| Error::io(name, &e))?;
+        return Ok(Box::new(File::from(f)));
+    }
+    Ok(Box::new(File::open(path).map_err(|e| Error::io(name, &e))?))
+}
+
+pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
+    let name = path.display().to_string();
+    let mut reader = Reader::open(open_input(path, &name)?, &name)?;
+    let Some((linktype, snaplen)) = reader.first_interface()? else {
+        return Err(Error::msg(format!(
+            "{name}: the capture file has no Interface Description Blocks"
+        )));
+    };
+    let _ = writeln!(
+        io::stderr(),
+        "reading from file {name}, {}, snapshot length {snaplen}",
+        describe_linktype(linktype)
+    );
+
+    let mut filters = Filters::new(expr, cfg);
+    // Compile now, so a bad expression is reported before any packet is read.
+    let first = filters.program(linktype, snaplen)?;
+
+    if let Some(format) = cfg.dump {
+        let Some(prog) = first else {
+            return Err(Error::msg(format!(
+                "filter: {} is not supported by the filter compiler",
+                describe_linktype(linktype)
+            )));
+        };
+        let text = dump_text(prog, format);
+        let mut out = io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("stdout", &e));
+    }
+
+    let mut sink = match &cfg.write {
+        Some(out) => Sink::File(CaptureWriter::create(out, reader.format())?),
+        None => Sink::Summary(Printer::new(BufWriter::with_capacity(
+            64 * 1024,
+            stdout_file().map_err(|e| Error::io("stdout", &e))?,
+        ))),
+    };
+    let result = filter_loop(cfg, &mut reader, &mut filters, &mut sink);
+    // Whatever stopped the loop, what was kept so far is flushed; an error there (the
+    // output's) is the one to report.
+    let finished = sink.finish();
+    finished.and(result)
+}
+
+fn filter_loop<R: Read>(
+    cfg: &Config,
+    reader: &mut Reader<R>,
+    filters: &mut Filters,
+    sink: &mut Sink,
+) -> Result<(), Error> {
+    let mut kept: u64 = 0;
+    while let Some(rec) = reader.next() {
+        match rec? {
+            Record::Block(raw) => {
+                if let Sink::File(w) = sink {
+                    w.block(&raw)?;
+                }
+            }
+            Record::Packet(p, raw) => {
+                if !filters.matches(p.linktype, p.snaplen, p.data, p.origlen)? {
+                    continue;
+                }
+                match sink {
+                    Sink::File(w) => w.packet(&raw)?,
+                    Sink::Summary(pr) => pr.packet(&p).map_err(|e| Error::io("stdout", &e))?,
+                }
+                kept += 1;
+                if cfg.count == Some(kept) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Writing kept packets to a capture file (`-w`), unchanged: a pcap input gives a pcap output
+//! with the input's header (byte order, timestamp precision, snapshot length, link type); a
+//! pcapng input gives a pcapng output with the input's section and interface blocks (so each
+//! interface keeps its if_tsresol) and the kept packet blocks as they were.
+//!
+//! If a write fails (full disk, file size limit, ...) the file is cut back to the end of the
+//! last record that reached it whole, so it stays a valid capture file, and the error is
+//! reported. Bytes accepted by the operating system are counted below the buffer; every record
+//! end is remembered until that count passes it.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::rc::Rc;
+
+use pcap_file::pcap::{PcapWriteError, PcapWriter};
+use pcap_file::pcapng::{PcapNgWriteError, PcapNgWriter, RawBlock};
+
+use crate::error::{chain, Error};
+use crate::reader::{Format, Raw, SHB};
+
+const BUF_SIZE: usize = 64 * 1024;
+
+/// A file (or stdout) that counts the bytes the OS accepted.
+struct Counted {
+    file: File,
+    written: Rc<Cell<u64>>,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written.set(self.written.get() + n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+enum Inner {
+    Pcap(PcapWriter<BufWriter<Counted>>),
+    PcapNg(PcapNgWriter<BufWriter<Counted>>),
+    Closed,
+}
+
+pub struct CaptureWriter {
+    inner: Inner,
+    /// For messages: the path, or "stdout".
+    label: String,
+    /// The output file, to cut back after a failed write (None for stdout or non-files).
+    truncatable: Option<File>,
+    written: Rc<Cell<u64>>,
+    /// Bytes handed to the writer so far.
+    queued: u64,
+    /// Ends of records not yet known to be on disk.
+    pending_ends: VecDeque<u64>,
+    /// End of the last record known to be wholly on disk.
+    good: u64,
+}
+
+/// The stdout file descriptor as a File of our own (no line buffering; closing it leaves
+/// stdout open).
+pub fn stdout_file() -> io::Result<File> {
+    Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+}
+
+impl CaptureWriter {
+    /// Creates `path` (`-` for stdout) and writes the header of `format` into the buffer.
+    pub fn create(path: &Path, format: Format) -> Result<CaptureWriter, Error> {
+        let stdout = path.as_os_str() == "-";
+        let label = if stdout {
+            "stdout".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let file = if stdout {
+            stdout_file()
+        } else {
+            File::create(path)
+        }
+        .map_err(|e| Error::io(&label, &e))?;
+        let truncatable = match file.metadata() {
+            Ok(m) if m.is_file() && !stdout => file.try_clone().ok(),
+            _ => None,
+        };
+        let written = Rc::new(Cell::new(0));
+        let sink = BufWriter::with_capacity(
+            BUF_SIZE,
+            Counted {
+                file,
+                written: written.clone(),
+            },
+        );
+        let mut w = CaptureWriter {
+            inner: Inner::Closed,
+            label,
+            truncatable,
+            written,
+            queued: 0,
+            pending_ends: VecDeque::new(),
+            good: 0,
+        };
+        let started = match format {
+            Format::Pcap(header) => PcapWriter::with_header(sink, header)
+                // The 24-byte file header (PcapWriter cannot show its buffer).
+                .map(|pw| (Inner::Pcap(pw), 24))
+                .map_err(|e| pcap_error(&w.label, e)),
+            Format::PcapNg(mut section) => {
+                // Packets may be left out, so the section's length is no longer known.
+                section.section_length = -1;
+                PcapNgWriter::with_section_header(sink, section)
+                    .map(|nw| {
+                        let len = nw.get_ref().buffer().len() as u64;
+                        (Inner::PcapNg(nw), len)
+                    })
+                    .map_err(|e| pcapng_error(&w.label, e))
+            }
+        };
+        match started {
+            Ok((inner, buffered)) => {
+                w.inner = inner;
+                // The header is in the buffer, or (if larger) already written through it.
+                w.record_end(buffered + w.written.get());
+                Ok(w)
+            }
+            Err(e) => Err(w.fail(e)),
+        }
+    }
+
+    fn record_end(&mut self, len: u64) {
+        self.queued += len;
+        self.pending_ends.push_back(self.queued);
+        self.settle();
+    }
+
+    /// Moves record ends the OS has accepted out of `pending_ends`.
+    fn settle(&mut self) {
+        let on_disk = self.written.get();
+        while let Some(&end) = self.pending_ends.front() {
+            if end > on_disk {
+                break;
+            }
+            self.good = end;
+            self.pending_ends.pop_front();
+        }
+    }
+
+    /// After a failed write: drop what is buffered, cut the file back to the last whole
+    /// record, and return the error to report.
+    fn fail(&mut self, e: Error) -> Error {
+        self.settle();
+        let inner = std::mem::replace(&mut self.inner, Inner::Closed);
+        let buffered = match inner {
+            Inner::Pcap(w) => Some(w.into_inner()),
+            Inner::PcapNg(w) => Some(w.into_inner()),
+            Inner::Closed => None,
+        };
+        if let Some(bw) = buffered {
+            // into_parts: no flush on drop after the cut below.
+            let _ = bw.into_parts();
+        }
+        if let Some(f) = self.truncatable.take() {
+            let _ = f.set_len(self.good);
+        }
+        e
+    }
+
+    /// Writes a kept packet as it was read.
+    pub fn packet(&mut self, raw: &Raw) -> Result<(), Error> {
+        let r = match (&mut self.inner, raw) {
+            (Inner::Pcap(w), Raw::Pcap(p)) => w
+                .write_raw_packet(p)
+                .map_err(|e| pcap_error(&self.label, e)),
+            (Inner::PcapNg(w), Raw::Block(b)) => w
+                .write_raw_block(b)
+                .map_err(|e| pcapng_error(&self.label, e)),
+            (Inner::Closed, _) => return Ok(()),
+            _ => unreachable!("records come from the file the writer was made for"),
+        };
+        match r {
+            Ok(n) => {
+                self.record_end(n as u64);
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Copies a pcapng block that is not a packet (section header, interface description, ...)
+    /// so the packets after it keep their meaning. Non-copiable custom blocks are left out, as
+    /// the pcapng spec asks.
+    pub fn block(&mut self, raw: &RawBlock) -> Result<(), Error> {
+        if raw.type_ == crate::reader::CUSTOM_NON_COPIABLE {
+            return Ok(());
+        }
+        if raw.type_ == SHB && raw.body.len() >= 16 && raw.body[8..16] != [0xff; 8] {
+            // A later section: its length is no longer known either.
+            let mut body = raw.body.to_vec();
+            body[8..16].fill(0xff);
+            let patched = RawBlock {
+                type_: raw.type_,
+                initial_len: raw.initial_len,
+                body: body.into(),
+                trailer_len: raw.trailer_len,
+            };
+            return self.packet(&Raw::Block(patched));
+        }
+        self.packet(&Raw::Block(raw.clone()))
+    }
+
+    /// Flushes everything; the file is complete.
+    pub fn finish(mut self) -> Result<(), Error> {
+        let r = match &mut self.inner {
+            Inner::Pcap(w) => w.flush().map_err(|e| pcap_error(&self.label, e)),
+            Inner::PcapNg(w) => w.get_mut().flush().map_err(|e| Error::io(&self.label, &e)),
+            Inner::Closed => Ok(()),
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
+
+fn pcap_error(label: &str, e: PcapWriteError) -> Error {
+    match e {
+        PcapWriteError::Io(io) | PcapWriteError::FieldWriteFailed(_, io) => Error::io(label, &io),
+        other => Error::msg(format!("{label}: {}", chain(&other))),
+    }
+}
+
+fn pcapng_error(label: &str, e: PcapNgWriteError) -> Error {
+    match e {
+        PcapNgWriteError::Io(io) => Error::io(label, &io),
+        other => Error::msg(format!("{label}: {}", chain(&other))),
+    }
+}

@@ -1,0 +1,607 @@
+//! Reading capture files record by record: pcap (microsecond or nanosecond magic, either byte
+//! order) and pcapng, from a file or a pipe.
+//!
+//! The buffering is ours, so that every record's byte offset is known (for "truncated ... at
+//! byte offset N"), a record is only parsed once all of it is in memory, and a corrupt length
+//! field is caught before we try to read gigabytes. The record formats themselves are parsed
+//! by pcap-file, whose raw records ([`RawPcapPacket`], [`RawBlock`]) are also what the writer
+//! writes back, so kept packets come out byte for byte as they went in.
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::time::Duration;
+
+use pcap_file::pcap::{PcapHeader, PcapParser, PcapTsResolution, RawPcapPacket};
+use pcap_file::pcapng::blocks::block_common::block_name;
+use pcap_file::pcapng::blocks::section_header::SectionHeaderBlock;
+use pcap_file::pcapng::{Block, PcapNgParser, RawBlock};
+use pcap_file::Endianness;
+
+use crate::cli::MAX_SNAPLEN;
+use crate::error::{chain, Error};
+
+/// pcapng block types we look at.
+pub const SHB: u32 = 0x0A0D_0D0A;
+pub const IDB: u32 = 0x0000_0001;
+const PB: u32 = 0x0000_0002;
+const SPB: u32 = 0x0000_0003;
+const EPB: u32 = 0x0000_0006;
+/// Custom blocks that must not be copied into another file (pcapng spec).
+pub const CUSTOM_NON_COPIABLE: u32 = 0x4000_0BAD;
+
+/// libpcap's limit on a pcapng block, also our cap on a pcap record's captured length.
+const MAX_RECORD: usize = 16 * 1024 * 1024;
+const CHUNK: usize = 256 * 1024;
+
+/// The header of the file, which the writer copies.
+pub enum Format {
+    Pcap(PcapHeader),
+    PcapNg(SectionHeaderBlock<'static>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp {
+    pub secs: u64,
+    pub nanos: u32,
+    /// The file stores finer than microseconds: print nine digits.
+    pub nano: bool,
+}
+
+/// One packet, as the filter and the summary printer see it.
+pub struct Packet<'a> {
+    /// LINKTYPE_ value of the packet's interface.
+    pub linktype: u32,
+    /// Snapshot length of the packet's interface (as libpcap adjusts it: 0 means 262144).
+    pub snaplen: u32,
+    pub ts: Timestamp,
+    /// Length on the wire.
+    pub origlen: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
+/// A record exactly as read, to be written back unchanged.
+pub enum Raw<'a> {
+    Pcap(RawPcapPacket<'a>),
+    Block(RawBlock<'a>),
+}
+
+pub enum Record<'a> {
+    Packet(Packet<'a>, Raw<'a>),
+    /// A pcapng block that is not a packet (section header, interface description, name
+    /// resolution, statistics, custom ...).
+    Block(RawBlock<'a>),
+}
+
+enum Kind {
+    Pcap(PcapParser),
+    PcapNg(PcapNgParser),
+}
+
+pub struct Reader<R> {
+    src: Source<R>,
+    name: String,
+    kind: Kind,
+    /// Bytes of the record returned last, consumed at the next call.
+    pending: usize,
+}
+
+/// libpcap's adjustment of a file's snapshot length: 0 or more than the maximum means the
+/// maximum.
+pub fn adjust_snaplen(snaplen: u32) -> u32 {
+    if snaplen == 0 || snaplen > MAX_SNAPLEN {
+        MAX_SNAPLEN
+    } else {
+        snaplen
+    }
+}
+
+fn u32_at(b: &[u8], at: usize, e: Endianness) -> u32 {
+    let a = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    match e {
+        Endianness::Big => u32::from_be_bytes(a),
+        Endianness::Little => u32::from_le_bytes(a),
+    }
+}
+
+fn u16_at(b: &[u8], at: usize, e: Endianness) -> u16 {
+    let a = [b[at], b[at + 1]];
+    match e {
+        Endianness::Big => u16::from_be_bytes(a),
+        Endianness::Little => u16::from_le_bytes(a),
+    }
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads the file header (pcap) or first section header block (pcapng). `name` is used
+    /// in error messages.
+    pub fn open(inner: R, name: &str) -> Result<Reader<R>, Error> {
+        let mut src = Source::new(inner);
+        let io_err = |e: io::Error| Error::io(name, &e);
+        src.fill(4).map_err(io_err)?;
+        let have = src.avail().len();
+        if have == 0 {
+            return Err(Error::msg(format!("{name}: file is empty")));
+        }
+        let magic = if have >= 4 {
+            u32::from_be_bytes([
+                src.avail()[0],
+                src.avail()[1],
+                src.avail()[2],
+                src.avail()[3],
+            ])
+        } else {
+            0
+        };
+        let kind = match magic {
+            0xA1B2_C3D4 | 0xD4C3_B2A1 | 0xA1B2_3C4D | 0x4D3C_B2A1 => {
+                src.fill(24).map_err(io_err)?;
+                let have = src.avail().len();
+                if have < 24 {
+                    return Err(Error::msg(format!(
+                        "{name}: truncated file header ({have} of 24 bytes)"
+                    )));
+                }
+                let parser = match PcapParser::new(&src.avail()[..24]) {
+                    Ok((_, p)) => p,
+                    Err(e) => return Err(Error::msg(format!("{name}: {}", chain(&e)))),
+                };
+                src.consume(24);
+                Kind::Pcap(parser)
+            }
+            SHB => {
+                let len = block_len(&mut src, name, None)?;
+                let parser = match PcapNgParser::new(&src.avail()[..len]) {
+                    Ok((_, p)) => p,
+                    Err(e) => {
+                        return Err(Error::msg(format!(
+                            "{name}: bad pcapng section header block: {}",
+                            chain(&e)
+                        )))
+                    }
+                };
+                src.consume(len);
+                Kind::PcapNg(parser)
+            }
+            _ => return Err(Error::msg(format!("{name}: unknown file format"))),
+        };
+        Ok(Reader {
+            src,
+            name: name.to_string(),
+            kind,
+            pending: 0,
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        match &self.kind {
+            Kind::Pcap(p) => Format::Pcap(p.header()),
+            Kind::PcapNg(p) => Format::PcapNg(p.section().clone()),
+        }
+    }
+
+    /// The link type and (adjusted) snapshot length of the file, as libpcap reports them when
+    /// it opens it: for pcapng, those of the first interface description block. `None` for a
+    /// pcapng file without one (before the end of the file or of its first section).
+    pub fn first_interface(&mut self) -> Result<Option<(u32, u32)>, Error> {
+        let endian = match &self.kind {
+            Kind::Pcap(p) => {
+                let h = p.header();
+                return Ok(Some((
+                    u32::from(h.datalink) & 0x03FF_FFFF,
+                    adjust_snaplen(h.snaplen),
+                )));
+            }
+            Kind::PcapNg(p) => p.section().endianness,
+        };
+        // Look ahead without consuming: the blocks before the first IDB still have to be
+        // returned by next().
+        let mut off = self.pending;
+        loop {
+            self.src
+                .fill(off + 16)
+                .map_err(|e| Error::io(&self.name, &e))?;
+            let b = self.src.avail();
+            if b.len() < off + 12 {
+                return Ok(None);
+            }
+            let ty = u32_at(b, off, endian);
+            let len = u32_at(b, off + 4, endian) as usize;
+            if ty == SHB || len < 12 || len % 4 != 0 || len > MAX_RECORD {
+                return Ok(None);
+            }
+            if ty == IDB {
+                if b.len() < off + 16 {
+                    return Ok(None);
+                }
+                let linktype = u32::from(u16_at(b, off + 8, endian));
+                let snaplen = u32_at(b, off + 12, endian);
+                return Ok(Some((linktype, adjust_snaplen(snaplen))));
+            }
+            off += len;
+            if off > 64 * 1024 * 1024 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The next record; `None` at the end of the file.
+    #[allow(clippy::should_implement_trait)] // records borrow the reader's buffer
+    pub fn next(&mut self) -> Option<Result<Record<'_>, Error>> {
+        self.src.consume(std::mem::take(&mut self.pending));
+        match self.kind {
+            Kind::Pcap(_) => self.next_pcap(),
+            Kind::PcapNg(_) => self.next_pcapng(),
+        }
+    }
+
+    fn next_pcap(&mut self) -> Option<Result<Record<'_>, Error>> {
+        let Kind::Pcap(parser) = &self.kind else {
+            unreachable!()
+        };
+        let header = parser.header();
+        let name = &self.name;
+        let off = self.src.offset;
+        if let Err(e) = self.src.fill(16) {
+            return Some(Err(Error::io(name, &e)));
+        }
+        let have = self.src.avail().len();
+        if have == 0 {
+            return None;
+        }
+        if have < 16 {
+            return Some(Err(truncated(name, "packet record", off, have, 16)));
+        }
+        let caplen = u32_at(self.src.avail(), 8, header.endianness);
+        let max = adjust_snaplen(header.snaplen).max(header.snaplen.min(MAX_RECORD as u32));
+        if caplen > max {
+            return Some(Err(Error::msg(format!(
+                "{name}: invalid packet capture length {caplen} in the record at byte offset \
+                 {off}, bigger than the maximum of {max}"
+            ))));
+        }
+        let need = 16 + caplen as usize;
+        if let Err(e) = self.src.fill(need) {
+            return Some(Err(Error::io(name, &e)));
+        }
+        let have = self.src.avail().len();
+        if have < need {
+            return Some(Err(truncated(name, "packet record", off, have, need)));
+        }
+        self.pending = need;
+        let raw = match parser.next_raw_packet(&self.src.avail()[..need]) {
+            Ok((_, raw)) => raw,
+            Err(e) => {
+                return Some(Err(Error::msg(format!(
+                    "{name}: bad packet record at byte offset {off}: {}",
+                    chain(&e)
+                ))))
+            }
+        };
+        let (unit, scale, nano) = match header.ts_resolution {
+            PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
+            PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
+        };
+        let ts = Timestamp {
+            secs: u64::from(raw.ts_sec) + u64::from(raw.ts_frac / unit),
+            nanos: (raw.ts_frac % unit) * scale,
+            nano,
+        };
+        let data: &[u8] = match &raw.data {
+            Cow::Borrowed(d) => d,
+            Cow::Owned(_) => unreachable!("parsed from a borrowed slice"),
+        };
+        let packet = Packet {
+            linktype: u32::from(header.datalink) & 0x03FF_FFFF,
+            snaplen: adjust_snaplen(header.snaplen),
+            ts,
+            origlen: raw.orig_len,
+            data,
+        };
+        Some(Ok(Record::Packet(packet, Raw::Pcap(raw))))
+    }
+
+    fn next_pcapng(&mut self) -> Option<Result<Record<'_>, Error>> {
+        let Kind::PcapNg(parser) = &mut self.kind else {
+            unreachable!()
+        };
+        let name = &self.name;
+        let off = self.src.offset;
+        if let Err(e) = self.src.fill(1) {
+            return Some(Err(Error::io(name, &e)));
+        }
+        if self.src.avail().is_empty() {
+            return None;
+        }
+        let len = match block_len(&mut self.src, name, Some(parser.section().endianness)) {
+            Ok(len) => len,
+            Err(e) => return Some(Err(e)),
+        };
+        self.pending = len;
+        let bytes = &self.src.avail()[..len];
+        let raw = match parser.next_raw_block(bytes) {
+            Ok((_, raw)) => raw,
+            Err(e) => {
+                let ty = u32_at(bytes, 0, parser.section().endianness);
+                return Some(Err(Error::msg(format!(
+                    "{name}: bad pcapng block ({}) at byte offset {off}: {}",
+                    block_name(ty),
+                    chain(&e)
+                ))));
+            }
+        };
+        if !matches!(raw.type_, EPB | PB | SPB) {
+            return Some(Ok(Record::Block(raw)));
+        }
+        let bad = |e: &dyn std::error::Error| {
+            Error::msg(format!(
+                "{name}: bad pcapng block ({}) at byte offset {off}: {}",
+                block_name(raw.type_),
+                chain(e)
+            ))
+        };
+        let state = parser.state();
+        let (iface, timestamp, origlen, data) = match raw.clone().try_into_block(state) {
+            Ok(Block::EnhancedPacket(b)) => (b.interface_id, b.timestamp, b.original_len, b.data),
+            Ok(Block::Packet(b)) => (
+                u32::from(b.interface_id),
+                b.timestamp,
+                b.original_len,
+                b.data,
+            ),
+            Ok(Block::SimplePacket(b)) => (0, Duration::ZERO, b.original_len, b.data),
+            Ok(_) => unreachable!("packet block types decode to packet blocks"),
+            Err(e) => return Some(Err(bad(&e))),
+        };
+        let data: &[u8] = match data {
+            Cow::Borrowed(d) => d,
+            Cow::Owned(_) => unreachable!("parsed from a borrowed slice"),
+        };
+        let Some(idb) = state.interfaces().get(iface as usize) else {
+            return Some(Err(Error::msg(format!(
+                "{name}: packet at byte offset {off} refers to interface {iface}, which has no \
+                 interface description block"
+            ))));
+        };
+        let resol = idb.ts_resolution();
+        let nano = if resol.is_bin() {
+            resol.resolution() >= 20
+        } else {
+            resol.resolution() > 6
+        };
+        let packet = Packet {
+            linktype: u32::from(idb.linktype),
+            snaplen: adjust_snaplen(idb.snaplen),
+            ts: Timestamp {
+                secs: timestamp.as_secs(),
+                nanos: timestamp.subsec_nanos(),
+                nano,
+            },
+            origlen,
+            data,
+        };
+        Some(Ok(Record::Packet(packet, Raw::Block(raw))))
+    }
+}
+
+fn truncated(name: &str, what: &str, off: u64, have: usize, need: usize) -> Error {
+    Error::msg(format!(
+        "{name}: truncated {what} at byte offset {off} (file ends after {have} of its {need} bytes)"
+    ))
+}
+
+/// Makes sure the whole pcapng block at the start of the buffer is in memory and returns its
+/// length. `endian` is the current section's byte order (None before the first section).
+fn block_len<R: Read>(
+    src: &mut Source<R>,
+    name: &str,
+    endian: Option<Endianness>,
+) -> Result<usize, Error> {
+    let off = src.offset;
+    src.fill(12).map_err(|e| Error::io(name, &e))?;
+    let b = src.avail();
+    if b.len() < 12 {
+        return Err(truncated(name, "pcapng block", off, b.len(), 12));
+    }
+    let first = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let endian = if first == SHB {
+        // A section header says its own byte order.
+        match u32::from_be_bytes([b[8], b[9], b[10], b[11]]) {
+            0x1A2B_3C4D => Endianness::Big,
+            0x4D3C_2B1A => Endianness::Little,
+            m => {
+                return Err(Error::msg(format!(
+                    "{name}: bad pcapng section header at byte offset {off}: byte-order magic \
+                     {m:#010x}"
+                )))
+            }
+        }
+    } else {
+        endian.unwrap_or(Endianness::Big)
+    };
+    let len = u32_at(b, 4, endian) as usize;
+    if len < 12 || len % 4 != 0 || len > MAX_RECORD {
+        return Err(Error::msg(format!(
+            "{name}: bad pcapng block at byte offset {off}: invalid block length {len}"
+        )));
+    }
+    src.fill(len).map_err(|e| Error::io(name, &e))?;
+    let have = src.avail().len();
+    if have < len {
+        return Err(truncated(name, "pcapng block", off, have, len));
+    }
+    Ok(len)
+}
+
+/// A read buffer that knows the file offset of its first byte.
+struct Source<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// File offset of `buf[start]`.
+    offset: u64,
+    eof: bool,
+}
+
+impl<R: Read> Source<R> {
+    fn new(inner: R) -> Source<R> {
+        Source {
+            inner,
+            buf: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// Reads until at least `want` bytes are buffered or the input ends.
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        while self.end - self.start < want && !self.eof {
+            if self.start + want > self.buf.len() {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+                if want > self.buf.len() {
+                    self.buf.resize(want.max(CHUNK), 0);
+                }
+            }
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn avail(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.end - self.start);
+        self.start += n;
+        self.offset += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out one byte at a time, like a slow pipe.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.0[0];
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
+    fn pcap(magic: u32, big: bool, pkts: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let w32 = |v: u32| {
+            if big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut b = Vec::new();
+        b.extend(w32(magic));
+        b.extend(w16(2));
+        b.extend(w16(4));
+        b.extend(w32(0));
+        b.extend(w32(0));
+        b.extend(w32(65535));
+        b.extend(w32(1));
+        for (s, f, d) in pkts {
+            b.extend(w32(*s));
+            b.extend(w32(*f));
+            b.extend(w32(d.len() as u32));
+            b.extend(w32(d.len() as u32 + 10));
+            b.extend_from_slice(d);
+        }
+        b
+    }
+
+    #[test]
+    fn reads_pcap_both_orders_and_precisions() {
+        for (magic, big, nano) in [
+            (0xa1b2c3d4, false, false),
+            (0xa1b2c3d4, true, false),
+            (0xa1b23c4d, false, true),
+            (0xa1b23c4d, true, true),
+        ] {
+            let file = pcap(magic, big, &[(100, 999, b"abc"), (101, 5, b"")]);
+            let mut r = Reader::open(Trickle(&file), "t").unwrap();
+            assert_eq!(r.first_interface().unwrap(), Some((1, 65535)));
+            let Some(Ok(Record::Packet(p, _))) = r.next() else {
+                panic!()
+            };
+            assert_eq!(p.data, b"abc");
+            assert_eq!(p.origlen, 13);
+            assert_eq!(p.ts.secs, 100);
+            assert_eq!(p.ts.nanos, if nano { 999 } else { 999_000 });
+            assert_eq!(p.ts.nano, nano);
+            let Some(Ok(Record::Packet(p, _))) = r.next() else {
+                panic!()
+            };
+            assert_eq!(p.data, b"");
+            assert!(r.next().is_none());
+        }
+    }
+
+    #[test]
+    fn truncated_record_reports_offset() {
+        let file = pcap(0xa1b2c3d4, false, &[(1, 0, b"abcd"), (2, 0, b"efgh")]);
+        let cut = &file[..file.len() - 2];
+        let mut r = Reader::open(cut, "t.pcap").unwrap();
+        assert!(matches!(r.next(), Some(Ok(Record::Packet(..)))));
+        let Some(Err(e)) = r.next() else { panic!() };
+        assert_eq!(
+            e.to_string(),
+            "t.pcap: truncated packet record at byte offset 44 (file ends after 18 of its 20 bytes)"
+        );
+    }
+
+    #[test]
+    fn corrupt_caplen_is_caught_early() {
+        let mut file = pcap(0xa1b2c3d4, false, &[(1, 0, b"abcd")]);
+        file[24 + 8..24 + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+        let mut r = Reader::open(&file[..], "t").unwrap();
+        let Some(Err(e)) = r.next() else { panic!() };
+        assert!(
+            e.to_string()
+                .contains("invalid packet capture length 4294967280"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_and_empty() {
+        let e = Reader::open(&b"hello world, not a capture"[..], "g")
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "g: unknown file format");
+        let e = Reader::open(&b""[..], "g").err().unwrap();
+        assert_eq!(e.to_string(), "g: file is empty");
+        let e = Reader::open(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0][..], "g")
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "g: truncated file header (6 of 24 bytes)");
+    }
+}

@@ -1,0 +1,817 @@
+//! The bpfdump command line, run as a program: reading, filtering and writing capture files,
+//! the -d family, and the error paths (one `bpfdump: ` line on stderr, exit status 1, never a
+//! panic). Capture files are built by hand in temporary directories; the repository's
+//! captures/ are used too when present.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use common::*;
+
+// ---------------------------------------------------------------------------------------
+// Writing: kept packets come out unchanged.
+
+fn roundtrip_pcap(opts: PcapOpts) {
+    let d = TempDir::new("rt");
+    let input = pcap_file(opts, &records(&some_frames(5), opts.nano));
+    let inp = d.file("in.pcap", &input);
+    let out = d.path("out.pcap");
+    let r = run(&["-r", &inp, "-w", out.to_str().unwrap()]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert_eq!(
+        r.stderr,
+        format!("reading from file {inp}, link-type EN10MB (Ethernet), snapshot length 262144\n")
+    );
+    let written = std::fs::read(&out).unwrap();
+    assert!(
+        written == input,
+        "output differs from input ({:?})",
+        written.len()
+    );
+    if let Some(lines) = tcpdump_lines(&out, "roundtrip_pcap") {
+        assert_eq!(lines.len(), 5, "{lines:?}");
+    }
+}
+
+#[test]
+fn pcap_usec_roundtrip_is_byte_exact() {
+    roundtrip_pcap(PcapOpts::default());
+    roundtrip_pcap(PcapOpts {
+        big: true,
+        ..Default::default()
+    });
+}
+
+#[test]
+fn pcap_nsec_roundtrip_is_byte_exact() {
+    roundtrip_pcap(PcapOpts {
+        nano: true,
+        ..Default::default()
+    });
+    roundtrip_pcap(PcapOpts {
+        nano: true,
+        big: true,
+        ..Default::default()
+    });
+}
+
+#[test]
+fn pcap_header_fields_are_kept() {
+    // An unusual snaplen and link type (RAW) survive too.
+    let d = TempDir::new("hdr");
+    let opts = PcapOpts {
+        snaplen: 1500,
+        linktype: 101,
+        ..Default::default()
+    };
+    let frames: Vec<Vec<u8>> = some_frames(3)
+        .into_iter()
+        .map(|f| f[14..].to_vec())
+        .collect();
+    let input = pcap_file(opts, &records(&frames, false));
+    let inp = d.file("in.pcap", &input);
+    let r = run(&["-r", &inp, "-w", "-"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert!(r.stdout == input);
+    assert!(
+        r.stderr
+            .contains("link-type RAW (Raw IP), snapshot length 1500"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn count_stops_after_n_packets() {
+    let d = TempDir::new("count");
+    let opts = PcapOpts::default();
+    let recs = records(&some_frames(5), false);
+    let inp = d.file("in.pcap", &pcap_file(opts, &recs));
+    let out = d.path("out.pcap");
+    let r = run(&["-r", &inp, "-c", "3", "-w", out.to_str().unwrap()]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    let written = std::fs::read(&out).unwrap();
+    assert!(written == pcap_file(opts, &recs[..3]));
+    assert_eq!(parse_pcap(&written).1.len(), 3);
+
+    // And when printing.
+    let r = run(&["-r", &inp, "-c", "2"]);
+    assert_eq!(r.code(), Some(0));
+    assert_eq!(r.stdout_str().lines().count(), 2);
+
+    let r = run(&["-r", &inp, "-c", "0"]);
+    assert_eq!(assert_one_line_error(&r), "bpfdump: invalid packet count 0");
+}
+
+#[test]
+fn write_to_stdout_and_read_from_stdin() {
+    let input = pcap_file(PcapOpts::default(), &records(&some_frames(4), false));
+    let r = run_with(command(&["-r", "-", "-w", "-"]), Some(&input));
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert!(r.stdout == input);
+    assert!(
+        r.stderr
+            .starts_with("reading from file -, link-type EN10MB"),
+        "{}",
+        r.stderr
+    );
+    let (_, recs) = parse_pcap(&r.stdout);
+    assert_eq!(recs.len(), 4);
+    let d = TempDir::new("stdout");
+    let out = d.path("out.pcap");
+    std::fs::write(&out, &r.stdout).unwrap();
+    if let Some(lines) = tcpdump_lines(&out, "write_to_stdout") {
+        assert_eq!(lines.len(), 4);
+    }
+}
+
+/// SHB, IDB 0 (Ethernet, nanoseconds), IDB 1 (Linux cooked or, if `one_linktype`, Ethernet
+/// too; default microseconds), four EPBs (the second on interface 1).
+fn sample_pcapng(big: bool) -> Ng {
+    pcapng_with(big, false)
+}
+
+fn pcapng_with(big: bool, one_linktype: bool) -> Ng {
+    let mut ng = Ng::new(big);
+    ng.idb(1, 0, Some(9));
+    // (libpcap reads pcapng only if all interfaces share link type and snapshot length.)
+    if one_linktype {
+        ng.idb(1, 0, None);
+    } else {
+        ng.idb(113, 65535, None);
+    }
+    let frames = some_frames(4);
+    let ns: u64 = 1_700_000_000 * 1_000_000_000 + 123_456_789;
+    let us: u64 = 1_700_000_001 * 1_000_000 + 654_321;
+    ng.epb(0, ns, &frames[0], frames[0].len() as u32);
+    // The cooked interface: a 16-byte SLL header instead of Ethernet's 14.
+    let mut second = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
+    second.extend_from_slice(&frames[1][14..]);
+    if one_linktype {
+        second = frames[1].clone();
+    }
+    ng.epb(1, us, &second, second.len() as u32 + 10);
+    ng.epb(0, ns + 1_000_000_000, &frames[2], frames[2].len() as u32);
+    ng.epb(0, ns + 2_000_000_000, &frames[3], frames[3].len() as u32);
+    ng
+}
+
+#[test]
+fn pcapng_roundtrip_keeps_interfaces_and_tsresol() {
+    for (big, one_linktype) in [(false, false), (true, false), (false, true), (true, true)] {
+        let d = TempDir::new("ng");
+        let ng = pcapng_with(big, one_linktype);
+        let inp = d.file("in.pcapng", &ng.bytes);
+        let out = d.path("out.pcapng");
+        let r = run(&["-r", &inp, "-w", out.to_str().unwrap()]);
+        assert_eq!(r.code(), Some(0), "{}", r.stderr);
+        assert!(r
+            .stderr
+            .contains("link-type EN10MB (Ethernet), snapshot length 262144"));
+        let written = std::fs::read(&out).unwrap();
+        assert!(
+            written == ng.bytes,
+            "pcapng output differs (big endian: {big})"
+        );
+        let blocks = parse_pcapng(&written);
+        let idbs: Vec<_> = blocks.iter().filter(|(t, _)| *t == 1).collect();
+        assert_eq!(idbs.len(), 2);
+        assert_eq!(idb_tsresol(&idbs[0].1, big), Some(9));
+        assert_eq!(idb_tsresol(&idbs[1].1, big), None);
+        assert_eq!(blocks.iter().filter(|(t, _)| *t == 6).count(), 4);
+        if one_linktype {
+            if let Some(lines) = tcpdump_lines(&out, "pcapng_roundtrip") {
+                assert_eq!(lines.len(), 4);
+            }
+        }
+    }
+}
+
+#[test]
+fn pcapng_count_keeps_the_headers() {
+    let d = TempDir::new("ngc");
+    let ng = sample_pcapng(false);
+    let inp = d.file("in.pcapng", &ng.bytes);
+    let r = run(&["-r", &inp, "-c", "1", "-w", "-"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    // SHB, both IDBs, first EPB.
+    assert!(r.stdout == ng.bytes[..ng.starts[4]]);
+}
+
+#[test]
+fn pcapng_summary_uses_each_interfaces_precision() {
+    let d = TempDir::new("ngs");
+    let inp = d.file("in.pcapng", &sample_pcapng(false).bytes);
+    let r = run(&["-r", &inp]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    let out = r.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "22:13:20.123456789 IP 10.0.0.1.80 > 10.0.0.2.1024: tcp 0, length 54",
+            "22:13:21.654321 IP 10.0.0.1.80 > 10.0.0.2.1025: tcp 7, length 73",
+            "22:13:21.123456789 IP 10.0.0.1.80 > 10.0.0.2.1026: tcp 14, length 68",
+            "22:13:22.123456789 IP 10.0.0.1.80 > 10.0.0.2.1027: tcp 21, length 75",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Printing
+
+#[test]
+fn summary_lines() {
+    let d = TempDir::new("sum");
+    for (nano, frac) in [(false, "123456"), (true, "123456789")] {
+        let opts = PcapOpts {
+            nano,
+            ..Default::default()
+        };
+        let inp = d.file("in.pcap", &pcap_file(opts, &records(&some_frames(3), nano)));
+        let r = run(&["-r", &inp]);
+        assert_eq!(r.code(), Some(0), "{}", r.stderr);
+        let out = r.stdout_str();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[0],
+            format!("22:13:20.{frac} IP 10.0.0.1.80 > 10.0.0.2.1024: tcp 0, length 54")
+        );
+        // origlen, not caplen
+        assert_eq!(
+            lines[2],
+            format!("22:13:22.{frac} IP 10.0.0.1.80 > 10.0.0.2.1026: tcp 14, length 72")
+        );
+    }
+}
+
+#[test]
+fn empty_filter_file_and_comments() {
+    let d = TempDir::new("ff");
+    let inp = d.file(
+        "in.pcap",
+        &pcap_file(PcapOpts::default(), &records(&some_frames(3), false)),
+    );
+    let f = d.file(
+        "filter.txt",
+        b"# nothing but a comment\n   \n# and another\n",
+    );
+    let r = run(&["-r", &inp, "-F", &f]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout_str().lines().count(), 3);
+
+    // Words after -F are ignored, with a warning (tcpdump ignores them silently).
+    let r = run(&["-r", &inp, "-F", &f, "udp"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout_str().lines().count(), 3);
+    assert!(
+        r.stderr.contains("bpfdump: WARNING: -F given, ignoring"),
+        "{}",
+        r.stderr
+    );
+
+    let r = run(&["-r", &inp, "-F", d.path("nope.txt").to_str().unwrap()]);
+    let line = assert_one_line_error(&r);
+    assert!(
+        line.ends_with("nope.txt: No such file or directory"),
+        "{line}"
+    );
+}
+
+#[test]
+fn other_link_types_pass_with_an_empty_expression_only() {
+    let d = TempDir::new("lt");
+    let opts = PcapOpts {
+        linktype: 105,
+        ..Default::default()
+    };
+    let input = pcap_file(opts, &records(&some_frames(2), false));
+    let inp = d.file("wifi.pcap", &input);
+    let r = run(&["-r", &inp, "-w", "-"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert!(r.stdout == input);
+    assert!(
+        r.stderr.contains("link-type IEEE802_11 (802.11)"),
+        "{}",
+        r.stderr
+    );
+
+    let r = run(&["-r", &inp, "tcp"]);
+    let line = assert_one_line_error(&r);
+    assert!(
+        line.contains("link-type IEEE802_11") && line.contains("not supported"),
+        "{line}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// -d, -dd, -ddd
+
+#[test]
+fn dump_formats() {
+    let cases: [(&[&str], &str); 8] = [
+        (&["-d"], "(000) ret      #262144\n"),
+        (&["-dd"], "{ 0x6, 0, 0, 0x00040000 },\n"),
+        (&["-d", "-d"], "{ 0x6, 0, 0, 0x00040000 },\n"),
+        (&["-ddd"], "1\n6 0 0 262144\n"),
+        (&["--dump-bytecode"], "(000) ret      #262144\n"),
+        (&["--dump-bytecode=c"], "{ 0x6, 0, 0, 0x00040000 },\n"),
+        (&["--dump-bytecode=decimal", "-s", "100"], "1\n6 0 0 100\n"),
+        (
+            &["-d", "-s", "0", "-y", "LINUX_SLL2", "-O"],
+            "(000) ret      #262144\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = run(args);
+        assert_eq!(r.code(), Some(0), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout_str(), want, "{args:?}");
+        assert_eq!(r.stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+fn dump_matches_tcpdump() {
+    if !have_tcpdump() {
+        eprintln!("SKIPPED: dump_matches_tcpdump: tcpdump is not installed");
+        return;
+    }
+    for flags in ["-d", "-dd", "-ddd"] {
+        for snap in ["0", "96", "0x100"] {
+            let want = std::process::Command::new("tcpdump")
+                .args([flags, "-s", snap])
+                .output()
+                .unwrap();
+            let r = run(&[flags, "-s", snap]);
+            assert_eq!(r.code(), Some(0), "{}", r.stderr);
+            assert_eq!(
+                r.stdout_str(),
+                String::from_utf8_lossy(&want.stdout),
+                "{flags} -s {snap}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dump_with_a_file_uses_its_link_type_and_snaplen() {
+    let d = TempDir::new("dr");
+    let opts = PcapOpts {
+        linktype: 113,
+        snaplen: 96,
+        ..Default::default()
+    };
+    let inp = d.file("sll.pcap", &pcap_file(opts, &[]));
+    let r = run(&["-d", "-r", &inp, "-s", "1000", "-y", "RAW"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout_str(), "(000) ret      #96\n");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "reading from file {inp}, link-type LINUX_SLL (Linux cooked v1), snapshot length 96\n"
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors: one line, exit 1, no panic.
+
+#[test]
+fn missing_garbage_empty_and_short_inputs() {
+    let d = TempDir::new("bad");
+    let missing = d.path("in.pcap");
+    let r = run(&["-r", missing.to_str().unwrap()]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        format!("bpfdump: {}: No such file or directory", missing.display())
+    );
+    assert!(r.stdout.is_empty());
+
+    let g = d.file("garbage.pcap", b"this is certainly not a capture file\n");
+    let r = run(&["-r", &g]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        format!("bpfdump: {g}: unknown file format")
+    );
+
+    let e = d.file("empty.pcap", b"");
+    let r = run(&["-r", &e]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        format!("bpfdump: {e}: file is empty")
+    );
+
+    let s = d.file("short.pcap", &pcap_header(PcapOpts::default())[..10]);
+    let r = run(&["-r", &s]);
+    assert!(assert_one_line_error(&r).contains("truncated file header"));
+
+    let dir = d.path("");
+    let r = run(&["-r", dir.to_str().unwrap()]);
+    assert!(assert_one_line_error(&r).ends_with("Is a directory"));
+
+    // A pcapng file that does not hold together.
+    let mut ng = sample_pcapng(false).bytes;
+    let at = ng.len() - 4; // trailer length of the last block
+    ng[at] ^= 0xff;
+    let n = d.file("bad.pcapng", &ng);
+    let r = run(&["-r", &n, "-w", d.path("o").to_str().unwrap()]);
+    assert!(assert_one_line_error(&r).contains("bad pcapng block"));
+}
+
+#[test]
+fn truncated_pcap_keeps_the_whole_packets() {
+    let d = TempDir::new("trunc");
+    let opts = PcapOpts::default();
+    let recs = records(&some_frames(4), false);
+    let input = pcap_file(opts, &recs);
+    let last = pcap_file(opts, &recs[..3]).len();
+    for cut in [input.len() - 5, last + 7] {
+        let inp = d.file("in.pcap", &input[..cut]);
+        let out = d.path("out.pcap");
+        let r = run(&["-r", &inp, "-w", out.to_str().unwrap()]);
+        let line = assert_one_line_error(&r);
+        assert!(
+            line.starts_with(&format!(
+                "bpfdump: {inp}: truncated packet record at byte offset {last}"
+            )),
+            "{line}"
+        );
+        let written = std::fs::read(&out).unwrap();
+        assert!(
+            written == input[..last],
+            "output is not the three whole packets"
+        );
+        assert_eq!(parse_pcap(&written).1.len(), 3);
+        if let Some(lines) = tcpdump_lines(&out, "truncated_pcap") {
+            assert_eq!(lines.len(), 3);
+        }
+        // Printing: the whole packets are printed, then the error.
+        let r = run(&["-r", &inp]);
+        assert_one_line_error(&r);
+        assert_eq!(r.stdout_str().lines().count(), 3);
+    }
+}
+
+#[test]
+fn truncated_pcapng_keeps_the_whole_packets() {
+    let d = TempDir::new("ngtrunc");
+    let ng = sample_pcapng(false);
+    let last = *ng.starts.last().unwrap();
+    let inp = d.file("in.pcapng", &ng.bytes[..ng.bytes.len() - 6]);
+    let r = run(&["-r", &inp, "-w", "-"]);
+    let line = assert_one_line_error(&r);
+    assert!(
+        line.contains(&format!("truncated pcapng block at byte offset {last}")),
+        "{line}"
+    );
+    assert!(r.stdout == ng.bytes[..last]);
+}
+
+#[test]
+fn corrupt_capture_length_is_an_error_not_an_allocation() {
+    let d = TempDir::new("caplen");
+    let mut input = pcap_file(PcapOpts::default(), &records(&some_frames(2), false));
+    input[24 + 8..24 + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let inp = d.file("in.pcap", &input);
+    let r = run(&["-r", &inp]);
+    assert!(assert_one_line_error(&r).contains("invalid packet capture length 2147483647"));
+}
+
+#[test]
+fn full_disk() {
+    let d = TempDir::new("full");
+    let inp = d.file(
+        "in.pcap",
+        &pcap_file(PcapOpts::default(), &records(&some_frames(3), false)),
+    );
+    let r = run(&["-r", &inp, "-w", "/dev/full"]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        "bpfdump: /dev/full: No space left on device"
+    );
+
+    // Summary lines to a full stdout.
+    let mut c = command(&["-r", &inp]);
+    c.stdout(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    );
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.ends_with("bpfdump: stdout: No space left on device\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn failed_write_leaves_a_valid_file() {
+    // A file size limit makes the write fail partway, as a full disk would.
+    let d = TempDir::new("fsize");
+    let opts = PcapOpts::default();
+    let recs = records(&some_frames(60), false);
+    let input = pcap_file(opts, &recs);
+    assert!(input.len() > 4000);
+    let inp = d.file("in.pcap", &input);
+    let out = d.path("out.pcap");
+    let mut c = command(&["-r", &inp, "-w", out.to_str().unwrap()]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 3000,
+                rlim_max: 3000,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &lim);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let r = run_with(c, None);
+    assert_eq!(
+        assert_one_line_error(&r),
+        format!("bpfdump: {}: File too large", out.display())
+    );
+    let written = std::fs::read(&out).unwrap();
+    assert!(
+        written.len() <= 3000 && written.len() > 24,
+        "{}",
+        written.len()
+    );
+    let (_, kept) = parse_pcap(&written);
+    assert!(
+        written == input[..written.len()],
+        "output is not a prefix of the input"
+    );
+    assert!(
+        written == pcap_file(opts, &recs[..kept.len()]),
+        "output ends inside a packet"
+    );
+}
+
+#[test]
+fn unwritable_output() {
+    let d = TempDir::new("unw");
+    let inp = d.file(
+        "in.pcap",
+        &pcap_file(PcapOpts::default(), &records(&some_frames(1), false)),
+    );
+    let out = d.path("no/such/dir/out.pcap");
+    let r = run(&["-r", &inp, "-w", out.to_str().unwrap()]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        format!("bpfdump: {}: No such file or directory", out.display())
+    );
+}
+
+#[test]
+fn bad_flags() {
+    let r = run(&["-y", "BOGUS", "-d"]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        "bpfdump: invalid data link type BOGUS (valid: EN10MB, LINUX_SLL, LINUX_SLL2, RAW)"
+    );
+    let r = run(&["-s", "300000", "-d"]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        "bpfdump: invalid snaplen 300000 (must be >= 0 and <= 262144)"
+    );
+    let r = run(&["-Q", "-d"]);
+    assert!(assert_one_line_error(&r).contains("'-Q'"));
+    let r = run(&["--dump-bytecode=xml"]);
+    assert_one_line_error(&r);
+    let r = run(&["-r"]);
+    assert_one_line_error(&r);
+    let r = run(&[]);
+    assert!(assert_one_line_error(&r).contains("-r FILE"));
+    let r = run(&["--help"]);
+    assert_eq!(r.code(), Some(0));
+    assert!(r.stdout_str().contains("Usage"));
+}
+
+/// A compile error: `bpfdump: filter: MESSAGE`, then, when the compiler points at part of the
+/// expression, the expression on one line and carets under that part.
+fn assert_filter_error(r: &Run, expr_one_line: &str) {
+    assert_eq!(r.code(), Some(1), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let lines = r.error_lines();
+    assert!(lines[0].starts_with("bpfdump: filter: "), "{}", r.stderr);
+    match lines.len() {
+        1 => {}
+        3 => {
+            assert_eq!(lines[1], expr_one_line);
+            let caret = lines[2];
+            let start = caret.len() - caret.trim_start().len();
+            assert!(
+                !caret.trim().is_empty() && caret.trim().chars().all(|c| c == '^'),
+                "{caret:?}"
+            );
+            assert!(
+                start < expr_one_line.len() || caret.trim() == "^",
+                "{caret:?}"
+            );
+            assert!(caret.len() <= expr_one_line.len() + 1, "{caret:?}");
+        }
+        _ => panic!("unexpected compile error output:\n{}", r.stderr),
+    }
+}
+
+#[test]
+fn compile_error_format() {
+    let r = run(&["-d", "tcp", "and", "and", "udp"]);
+    assert_filter_error(&r, "tcp and and udp");
+
+    let d = TempDir::new("ce");
+    let f = d.file("f.txt", b"tcp # web traffic\nand and\nudp\n");
+    let r = run(&["-d", "-F", &f]);
+    // The comment and the newlines become spaces.
+    assert_filter_error(&r, &format!("tcp{}and and udp ", " ".repeat(15)));
+
+    // Also when reading a file: the error comes after the "reading from file" line and no
+    // packet is printed.
+    let inp = d.file(
+        "in.pcap",
+        &pcap_file(PcapOpts::default(), &records(&some_frames(2), false)),
+    );
+    let r = run(&["-r", &inp, "tcp and and udp"]);
+    assert_filter_error(&r, "tcp and and udp");
+    assert!(r.stderr.starts_with("reading from file "));
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let d = TempDir::new("pipe");
+    let recs = records(&some_frames(1), false);
+    let many: Vec<PcapRec> = (0..20_000)
+        .map(|i| PcapRec {
+            sec: 1_700_000_000 + i,
+            frac: 0,
+            data: recs[0].data.clone(),
+            orig: recs[0].orig,
+        })
+        .collect();
+    let inp = d.file("big.pcap", &pcap_file(PcapOpts::default(), &many));
+    for extra in [&[][..], &["-w", "-"][..]] {
+        let mut args = vec!["-r", inp.as_str()];
+        args.extend_from_slice(extra);
+        let mut child = command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = Vec::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_until(b'\n', &mut first)
+            .unwrap();
+        // The reader is gone now.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.lines().all(|l| l.starts_with("reading from file")),
+            "{stderr}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The repository's sample captures, if they are there.
+
+#[test]
+fn sample_captures_roundtrip() {
+    let dir = captures_dir();
+    let names = [
+        "sample.pcap",
+        "sample-ns.pcap",
+        "sample-ns.pcapng",
+        "sample-us.pcapng",
+        "sll.pcap",
+        "sll2.pcap",
+        "raw.pcap",
+    ];
+    let present: Vec<_> = names
+        .iter()
+        .map(|n| dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    if present.is_empty() {
+        eprintln!(
+            "SKIPPED: sample_captures_roundtrip: no files in {}",
+            dir.display()
+        );
+        return;
+    }
+    let d = TempDir::new("samples");
+    for path in present {
+        let input = std::fs::read(&path).unwrap();
+        let out = d.path("out");
+        let r = run(&["-r", path.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+        assert_eq!(r.code(), Some(0), "{}: {}", path.display(), r.stderr);
+        assert!(
+            std::fs::read(&out).unwrap() == input,
+            "{} did not round-trip",
+            path.display()
+        );
+
+        // One summary line per packet, as many as tcpdump prints.
+        let r = run(&["-r", path.to_str().unwrap()]);
+        assert_eq!(r.code(), Some(0), "{}", r.stderr);
+        let ours = r.stdout_str().lines().count();
+        if let Some(lines) = tcpdump_lines(&path, "sample_captures_roundtrip") {
+            // tcpdump continues some packets on further lines; count the ones with a time.
+            let lines: Vec<&String> = lines.iter().filter(|l| starts_with_time(l)).collect();
+            assert_eq!(ours, lines.len(), "{}", path.display());
+            // Same timestamps (tcpdump prints microseconds by default; we print all the
+            // digits the file has).
+            for (a, b) in r.stdout_str().lines().zip(&lines) {
+                assert_eq!(a.get(..15), b.get(..15), "{}", path.display());
+            }
+        }
+    }
+}
+
+fn starts_with_time(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() > 9
+        && b[2] == b':'
+        && b[5] == b':'
+        && b[8] == b'.'
+        && b[..2].iter().all(u8::is_ascii_digit)
+}
+
+/// Filtering end to end: for microsecond pcap files tcpdump -w writes exactly the file we
+/// write (same header, same records), so the kept packets can be compared byte for byte.
+#[test]
+fn filtered_output_matches_tcpdump() {
+    if !have_tcpdump() {
+        eprintln!("SKIPPED: filtered_output_matches_tcpdump: tcpdump is not installed");
+        return;
+    }
+    let dir = captures_dir();
+    let d = TempDir::new("vs");
+    let exprs = [
+        "tcp port 80",
+        "udp",
+        "ip6",
+        "not tcp",
+        "icmp or icmp6",
+        "ip[6:2] & 0x1fff != 0",
+    ];
+    let mut compared = 0;
+    for name in ["sample.pcap", "sll.pcap", "sll2.pcap", "raw.pcap"] {
+        let path = dir.join(name);
+        if !path.exists() {
+            eprintln!(
+                "SKIPPED: filtered_output_matches_tcpdump: no {}",
+                path.display()
+            );
+            continue;
+        }
+        for expr in exprs {
+            let theirs = d.path("theirs.pcap");
+            let ours = d.path("ours.pcap");
+            let t = std::process::Command::new("tcpdump")
+                .arg("-r")
+                .arg(&path)
+                .arg("-w")
+                .arg(&theirs)
+                .arg(expr)
+                .output()
+                .unwrap();
+            assert!(
+                t.status.success(),
+                "tcpdump {name} {expr}: {}",
+                String::from_utf8_lossy(&t.stderr)
+            );
+            let r = run(&[
+                "-r",
+                path.to_str().unwrap(),
+                "-w",
+                ours.to_str().unwrap(),
+                expr,
+            ]);
+            assert_eq!(r.code(), Some(0), "{name} {expr}: {}", r.stderr);
+            let (a, b) = (
+                std::fs::read(&ours).unwrap(),
+                std::fs::read(&theirs).unwrap(),
+            );
+            assert!(
+                a == b,
+                "{name} '{expr}': {} packets kept, tcpdump kept {}",
+                parse_pcap(&a).1.len(),
+                parse_pcap(&b).1.len()
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("compared {compared} filtered outputs with tcpdump's");
+}

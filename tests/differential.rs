@@ -1,0 +1,301 @@
+//! Differential test against tcpdump (the oracle): for every expression of every corpus
+//! (tests/corpus/*.txt), the set of packets of the matching capture (captures/*.pcap) that
+//! tcpdump prints must be exactly the set our compiled program keeps, with the optimizer on
+//! and off. Also: every expression tcpdump rejects (errors.txt) must fail to compile with a
+//! message, and no expression may make the compiler panic.
+//!
+//! tcpdump is found on $PATH (or $TCPDUMP); without it the tcpdump comparisons are skipped
+//! with a loud message. Packets are identified by their (unique) timestamps.
+
+mod support;
+
+use filter_compiler::{LinkType, Target};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use support::*;
+
+/// One kind of disagreement, for the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    TcpdumpFailed,
+    CompilePanic,
+    CompileError,
+    CheckFailed,
+    InterpPanic,
+    Mismatch,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::TcpdumpFailed => "tcpdump failed (corpus or harness problem)",
+            Kind::CompilePanic => "compile panicked",
+            Kind::CompileError => "compile returned an error",
+            Kind::CheckFailed => "emitted program fails check::check",
+            Kind::InterpPanic => "interpreter panicked",
+            Kind::Mismatch => "kept sets differ from tcpdump's",
+        }
+    }
+}
+
+struct Problem {
+    kind: Kind,
+    /// "optimize on", "optimize off" or "optimize on/off".
+    mode: &'static str,
+    text: String,
+}
+
+fn compare_one(
+    td: &std::path::Path,
+    suite: &Suite,
+    capture: &Capture,
+    by_ts: &HashMap<(u32, u32), usize>,
+    entry: &Entry,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let theirs = match tcpdump_kept(td, capture, by_ts, &entry.expr) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            problems.push(Problem { kind: Kind::TcpdumpFailed, mode: "", text: e });
+            None
+        }
+    };
+    let mut per_mode: Vec<(&'static str, Kind, String)> = Vec::new();
+    for (optimize, mode) in [(true, "optimize on"), (false, "optimize off")] {
+        let prog = match compile(&entry.expr, Target::offline(suite.linktype), optimize) {
+            Compiled::Ok(p) => p,
+            c @ Compiled::Err(_) => {
+                per_mode.push((mode, Kind::CompileError, c.describe_failure().unwrap()));
+                continue;
+            }
+            c @ Compiled::Panic(_) => {
+                per_mode.push((mode, Kind::CompilePanic, c.describe_failure().unwrap()));
+                continue;
+            }
+        };
+        if let Err(e) = check(&prog.insns) {
+            per_mode.push((mode, Kind::CheckFailed, format!("{e} ({} instructions)", prog.len())));
+        }
+        let ours = match kept_offline(&prog.insns, &capture.packets) {
+            Ok(k) => k,
+            Err(e) => {
+                per_mode.push((mode, Kind::InterpPanic, e));
+                continue;
+            }
+        };
+        if let Some(theirs) = &theirs {
+            if &ours != theirs {
+                let only_them: BTreeSet<usize> = theirs.difference(&ours).copied().collect();
+                let only_us: BTreeSet<usize> = ours.difference(theirs).copied().collect();
+                let mut text = format!(
+                    "only tcpdump kept [{}]; only we kept [{}] (tcpdump kept {}, we kept {})",
+                    ranges(&only_them),
+                    ranges(&only_us),
+                    theirs.len(),
+                    ours.len()
+                );
+                // Hints: which loads a program executes decides truncated packets, and that
+                // differs between optimized and unoptimized code.
+                let truncated = |i: &usize| {
+                    let p = &capture.packets[*i];
+                    (p.data.len() as u32) < p.wirelen
+                };
+                if only_them.iter().chain(&only_us).all(truncated) {
+                    text.push_str(" [all differing packets are truncated]");
+                }
+                if !optimize {
+                    if let Ok(unopt) = tcpdump_kept_with(td, &["-O"], capture, by_ts, &entry.expr) {
+                        if unopt == ours {
+                            text.push_str(" [equals tcpdump -O's kept set]");
+                        }
+                    }
+                }
+                per_mode.push((mode, Kind::Mismatch, text));
+            }
+        }
+    }
+    // The same problem in both modes is reported once.
+    if per_mode.len() == 2 && per_mode[0].1 == per_mode[1].1 && per_mode[0].2 == per_mode[1].2 {
+        let (_, kind, text) = per_mode.pop().unwrap();
+        problems.push(Problem { kind, mode: "optimize on/off", text });
+    } else {
+        problems.extend(per_mode.into_iter().map(|(mode, kind, text)| Problem { kind, mode, text }));
+    }
+    problems
+}
+
+#[test]
+fn differential_against_tcpdump() {
+    let Some(td) = tcpdump() else {
+        eprintln!("SKIPPED: tcpdump not found; differential tests did not run");
+        return;
+    };
+    let mut details = String::new();
+    let mut per_suite = String::new();
+    let mut kinds: BTreeMap<Kind, usize> = BTreeMap::new();
+    let (mut total, mut agree) = (0usize, 0usize);
+    for suite in &SUITES {
+        let capture = load_capture(suite.capture);
+        assert_eq!(
+            LinkType::from_linktype(capture.linktype),
+            Some(suite.linktype),
+            "{} has link type {}, expected {:?}",
+            suite.capture,
+            capture.linktype,
+            suite.linktype
+        );
+        let by_ts = capture.index_by_timestamp();
+        let entries = load_corpus(suite.corpus);
+        let results = par_map(&entries, |e| compare_one(&td, suite, &capture, &by_ts, e));
+        let mut suite_agree = 0;
+        for (entry, problems) in entries.iter().zip(&results) {
+            if problems.is_empty() {
+                suite_agree += 1;
+                continue;
+            }
+            let mut seen = BTreeSet::new();
+            for p in problems {
+                if seen.insert(p.kind) {
+                    *kinds.entry(p.kind).or_default() += 1;
+                }
+                let mode = if p.mode.is_empty() { String::new() } else { format!(" [{}]", p.mode) };
+                let _ = writeln!(
+                    details,
+                    "{} [{}] `{}`{}: {}",
+                    entry.origin(),
+                    suite.capture,
+                    entry.expr,
+                    mode,
+                    p.text
+                );
+            }
+        }
+        let _ = writeln!(
+            per_suite,
+            "  {} + {}: {}/{} expressions agree over {} packets",
+            suite.capture,
+            suite.corpus,
+            suite_agree,
+            entries.len(),
+            capture.packets.len()
+        );
+        total += entries.len();
+        agree += suite_agree;
+    }
+    let count = format!("differential: {total} expressions x {} captures: {agree} agree", SUITES.len());
+    eprintln!("{count}\n{per_suite}");
+    if agree != total {
+        let mut summary = String::new();
+        for (k, n) in &kinds {
+            let _ = writeln!(summary, "  {n} expressions: {}", k.label());
+        }
+        let report = format!("{count}\n{per_suite}\nby kind:\n{summary}\n{details}\n{count}\n");
+        let path = write_report("differential-report.txt", &report);
+        panic!(
+            "{} of {total} expressions disagree with tcpdump (full report also in {path})\n\n{report}",
+            total - agree
+        );
+    }
+}
+
+/// Every expression tcpdump rejects must fail to compile, with a non-empty message and a span
+/// (if any) that starts inside the expression or just past its end.
+#[test]
+fn errors_corpus_is_rejected() {
+    let entries = load_corpus(ERRORS);
+    let mut bad = String::new();
+    let mut nbad = 0;
+    for e in &entries {
+        let problem = match compile(&e.expr, Target::offline(LinkType::En10mb), true) {
+            Compiled::Ok(p) => Some(format!("compiled to {} instructions, but tcpdump rejects it", p.len())),
+            Compiled::Panic(m) => Some(format!("compile PANICKED: {m}")),
+            Compiled::Err(err) => {
+                if err.message.trim().is_empty() {
+                    Some("error with an empty message".to_string())
+                } else if let Some(span) = &err.span {
+                    // A span may point just past the end (an unexpected end of input).
+                    if span.start > span.end
+                        || span.start > e.expr.len()
+                        || !e.expr.is_char_boundary(span.start)
+                        || !e.expr.is_char_boundary(span.end.min(e.expr.len()))
+                    {
+                        Some(format!(
+                            "error span {span:?} does not fit the expression ({} bytes)",
+                            e.expr.len()
+                        ))
+                    } else {
+                        guarded(|| err.caret(&e.expr)).err().map(|m| format!("Error::caret PANICKED: {m}"))
+                    }
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(p) = problem {
+            nbad += 1;
+            let _ = writeln!(bad, "{} `{}`: {p}\n    expected: {}", e.origin(), e.expr, e.note);
+        }
+    }
+    eprintln!("errors.txt: {} expressions, {} correctly rejected", entries.len(), entries.len() - nbad);
+    assert!(
+        nbad == 0,
+        "{nbad} of {} errors.txt expressions were not rejected properly:\n{bad}",
+        entries.len()
+    );
+}
+
+/// No expression of any corpus makes the compiler panic, for any target or optimizer setting.
+#[test]
+fn compile_never_panics() {
+    let mut jobs: Vec<(Entry, LinkType)> = Vec::new();
+    for suite in &SUITES {
+        jobs.extend(load_corpus(suite.corpus).into_iter().map(|e| (e, suite.linktype)));
+    }
+    jobs.extend(load_corpus(ERRORS).into_iter().map(|e| (e, LinkType::En10mb)));
+    let results = par_map(&jobs, |(e, lt)| {
+        let mut out = Vec::new();
+        for target in [Target::offline(*lt), Target::kernel(*lt)] {
+            for optimize in [true, false] {
+                if let Compiled::Panic(m) = compile(&e.expr, target, optimize) {
+                    out.push(format!(
+                        "{} `{}` ({:?} {:?}, optimize {}): {m}",
+                        e.origin(),
+                        e.expr,
+                        target.linktype,
+                        target.mode,
+                        if optimize { "on" } else { "off" }
+                    ));
+                }
+            }
+        }
+        out
+    });
+    let panics: Vec<String> = results.into_iter().flatten().collect();
+    assert!(panics.is_empty(), "{} compiles panicked:\n{}", panics.len(), panics.join("\n"));
+}
+
+/// The harness itself: the empty expression keeps every packet, both for tcpdump (so the
+/// timestamp mapping covers every packet) and for us.
+#[test]
+fn harness_self_check() {
+    for suite in &SUITES {
+        let capture = load_capture(suite.capture);
+        let all: BTreeSet<usize> = (0..capture.packets.len()).collect();
+        assert!(!all.is_empty(), "{} has no packets", suite.capture);
+        let by_ts = capture.index_by_timestamp();
+        if let Some(td) = tcpdump() {
+            let theirs = tcpdump_kept(&td, &capture, &by_ts, "").unwrap();
+            assert_eq!(theirs, all, "{}: tcpdump with no filter did not print every packet", suite.capture);
+        }
+        match compile("", Target::offline(suite.linktype), true) {
+            Compiled::Ok(p) => {
+                let ours = kept_offline(&p.insns, &capture.packets).unwrap();
+                assert_eq!(ours, all, "{}: the empty filter did not keep every packet", suite.capture);
+            }
+            other => panic!("the empty expression does not compile: {other:?}"),
+        }
+    }
+    if tcpdump().is_none() {
+        eprintln!("SKIPPED: tcpdump not found; harness self-check ran without it");
+    }
+}
