@@ -24,7 +24,10 @@ impl Sock {
         // SAFETY: plain socket(2) calls; the descriptor is owned by the returned Sock.
         let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         if fd >= 0 {
-            return Sock { fd, kind: "AF_PACKET" };
+            return Sock {
+                fd,
+                kind: "AF_PACKET",
+            };
         }
         let err = io::Error::last_os_error();
         match err.raw_os_error() {
@@ -36,18 +39,35 @@ impl Sock {
             ),
         }
         let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        assert!(fd >= 0, "cannot create a UDP socket either: {}", io::Error::last_os_error());
+        assert!(
+            fd >= 0,
+            "cannot create a UDP socket either: {}",
+            io::Error::last_os_error()
+        );
         Sock { fd, kind: "UDP" }
     }
 
     /// SO_ATTACH_FILTER; replaces any filter attached before.
     fn attach(&self, prog: &[Insn]) -> Result<(), String> {
         if prog.len() > u16::MAX as usize {
-            return Err(format!("{} instructions do not fit sock_fprog.len", prog.len()));
+            return Err(format!(
+                "{} instructions do not fit sock_fprog.len",
+                prog.len()
+            ));
         }
-        let mut filter: Vec<libc::sock_filter> =
-            prog.iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
-        let fprog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_mut_ptr() };
+        let mut filter: Vec<libc::sock_filter> = prog
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        let fprog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_mut_ptr(),
+        };
         // SAFETY: fprog points at `filter`, which outlives the call; the kernel copies it.
         let r = unsafe {
             libc::setsockopt(
@@ -83,7 +103,10 @@ fn kernel_accepts_every_program() {
         // Compiling in parallel; attaching is quick and done here.
         let compiled = par_map(&entries, |e| {
             let mut v = Vec::new();
-            for target in [Target::offline(suite.linktype), Target::kernel(suite.linktype)] {
+            for target in [
+                Target::offline(suite.linktype),
+                Target::kernel(suite.linktype),
+            ] {
                 for optimize in [true, false] {
                     v.push((target, optimize, compile(&e.expr, target, optimize)));
                 }
@@ -149,8 +172,10 @@ fn kernel_rejects_tcpdump_protochain_program() {
         prog.len()
     );
     // Our own program for it must be accepted (unrolled, forward jumps only).
-    if let Compiled::Ok(ours) = compile("ip6 protochain 6", Target::kernel(LinkType::En10mb), true) {
-        sock.attach(&ours.insns).expect("our ip6 protochain 6 program");
+    if let Compiled::Ok(ours) = compile("ip6 protochain 6", Target::kernel(LinkType::En10mb), true)
+    {
+        sock.attach(&ours.insns)
+            .expect("our ip6 protochain 6 program");
     }
 }
 
@@ -205,6 +230,12 @@ fn checker_agrees_with_kernel_on_tcpdump_programs() {
         }
     }
     eprintln!("checker vs kernel: {n} tcpdump programs, kernel rejected {rejected}, {nprob} disagreements");
-    assert!(rejected > 0, "expected the kernel to reject tcpdump's protochain programs");
-    assert!(nprob == 0, "{nprob} disagreements between check::check and the kernel:\n{problems}");
+    assert!(
+        rejected > 0,
+        "expected the kernel to reject tcpdump's protochain programs"
+    );
+    assert!(
+        nprob == 0,
+        "{nprob} disagreements between check::check and the kernel:\n{problems}"
+    );
 }

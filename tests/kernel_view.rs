@@ -58,8 +58,14 @@ fn ethernet_view(p: &Packet) -> Option<(Cow<'_, [u8]>, u32, Meta)> {
     } else {
         PACKET_HOST
     };
-    let mut meta =
-        Meta { pkttype, ifindex: 1, hatype: ARPHRD_ETHER, net_off: 14, ll_off: Some(0), ..Meta::default() };
+    let mut meta = Meta {
+        pkttype,
+        ifindex: 1,
+        hatype: ARPHRD_ETHER,
+        net_off: 14,
+        ll_off: Some(0),
+        ..Meta::default()
+    };
     let tpid = be16(&d[12..14]);
     let (bytes, wirelen) = if tpid == 0x8100 || tpid == 0x88a8 {
         if d.len() < 18 {
@@ -119,11 +125,22 @@ type View = for<'p> fn(&'p Packet) -> Option<(Cow<'p, [u8]>, u32, Meta)>;
 fn compare(linktype: LinkType, skip: fn(&str) -> bool, view: View, name: &str) {
     let suite = SUITES.iter().find(|s| s.linktype == linktype).unwrap();
     let capture = load_capture(suite.capture);
-    let viewable: Vec<usize> =
-        capture.packets.iter().filter(|p| view(p).is_some()).map(|p| p.index).collect();
-    let unviewable: BTreeSet<usize> =
-        capture.packets.iter().filter(|p| view(p).is_none()).map(|p| p.index).collect();
-    let entries: Vec<Entry> = load_corpus(suite.corpus).into_iter().filter(|e| !skip(&e.expr)).collect();
+    let viewable: Vec<usize> = capture
+        .packets
+        .iter()
+        .filter(|p| view(p).is_some())
+        .map(|p| p.index)
+        .collect();
+    let unviewable: BTreeSet<usize> = capture
+        .packets
+        .iter()
+        .filter(|p| view(p).is_none())
+        .map(|p| p.index)
+        .collect();
+    let entries: Vec<Entry> = load_corpus(suite.corpus)
+        .into_iter()
+        .filter(|e| !skip(&e.expr))
+        .collect();
     let results = par_map(&entries, |e| {
         let mut out = Vec::new();
         let offline = match compile(&e.expr, Target::offline(linktype), true) {
@@ -138,11 +155,18 @@ fn compare(linktype: LinkType, skip: fn(&str) -> bool, view: View, name: &str) {
             Err(m) => return vec![format!("offline program: {m}")],
         };
         for optimize in [true, false] {
-            let mode = if optimize { "optimize on" } else { "optimize off" };
+            let mode = if optimize {
+                "optimize on"
+            } else {
+                "optimize off"
+            };
             let kernel = match compile(&e.expr, Target::kernel(linktype), optimize) {
                 Compiled::Ok(p) => p,
                 other => {
-                    out.push(format!("kernel, {mode}: {}", other.describe_failure().unwrap()));
+                    out.push(format!(
+                        "kernel, {mode}: {}",
+                        other.describe_failure().unwrap()
+                    ));
                     continue;
                 }
             };
@@ -185,7 +209,10 @@ fn compare(linktype: LinkType, skip: fn(&str) -> bool, view: View, name: &str) {
     );
     eprintln!("{count}");
     if nbad > 0 {
-        let path = write_report(&format!("kernel-view-{name}-report.txt"), &format!("{count}\n{details}"));
+        let path = write_report(
+            &format!("kernel-view-{name}-report.txt"),
+            &format!("{count}\n{details}"),
+        );
         panic!("{nbad} expressions decide differently in kernel mode (report also in {path})\n{count}\n{details}");
     }
 }

@@ -161,11 +161,25 @@ pub enum Id {
     Num(u32),
     /// A dotted IPv4 address, possibly partial (`10.1`): the value left-aligned as written
     /// (`10.1` is 0x0a01) and how many bits were written.
-    V4 { addr: u32, bits: u32 },
+    V4 {
+        addr: u32,
+        bits: u32,
+    },
+    /// Two numbers with a dot that are not an IPv4 address (`63.1023`): only a DECnet
+    /// address (`area.node`) can be that.
+    Dotted(String),
     /// `a/len` with an IPv4 (possibly partial) address.
-    V4Prefix { addr: u32, bits: u32, len: u32 },
+    V4Prefix {
+        addr: u32,
+        bits: u32,
+        len: u32,
+    },
     /// `a mask m`.
-    V4Mask { addr: u32, bits: u32, mask: u32 },
+    V4Mask {
+        addr: u32,
+        bits: u32,
+        mask: u32,
+    },
     V6([u8; 16]),
     V6Prefix([u8; 16], u32),
     Mac([u8; 6]),
@@ -202,7 +216,12 @@ pub enum Arith {
     /// `len`: the packet's length on the wire.
     Len,
     /// `proto[off:size]`.
-    Load { proto: Proto, off: Box<Arith>, size: u32, span: Span },
+    Load {
+        proto: Proto,
+        off: Box<Arith>,
+        size: u32,
+        span: Span,
+    },
     Bin(ArOp, Box<Arith>, Box<Arith>, Span),
     Neg(Box<Arith>),
 }
@@ -220,14 +239,22 @@ pub enum ByteOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prim {
     /// `[proto] [dir] [kind] id`, with inherited qualifiers filled in.
-    Id { quals: Quals, id: Id, id_span: Span },
+    Id {
+        quals: Quals,
+        id: Id,
+        id_span: Span,
+    },
     /// A protocol name on its own: `tcp`, `ip6`, `arp`.
     Proto(Proto),
     Broadcast(Option<Proto>),
     Multicast(Option<Proto>),
     Less(u32),
     Greater(u32),
-    Byte { off: u32, op: ByteOp, val: u32 },
+    Byte {
+        off: u32,
+        op: ByteOp,
+        val: u32,
+    },
     Inbound,
     Outbound,
     Ifindex(u32),
@@ -238,5 +265,9 @@ pub enum Prim {
     Geneve(Option<u32>),
     /// `llc`, optionally with a frame kind (`i`, `s`, `u`) or subtype name.
     Llc(Option<String>),
-    Rel { op: RelOp, lhs: Arith, rhs: Arith },
+    Rel {
+        op: RelOp,
+        lhs: Arith,
+        rhs: Arith,
+    },
 }

@@ -18,7 +18,12 @@ impl Insn {
         Insn { code, jt, jf, k }
     }
     pub const fn stmt(code: u16, k: u32) -> Insn {
-        Insn { code, jt: 0, jf: 0, k }
+        Insn {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
     }
     pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
         Insn { code, jt, jf, k }

@@ -73,15 +73,30 @@ pub fn emit(cfg: &Cfg) -> Program {
                 out.extend_from_slice(stmts);
                 if order.get(i + 1) != Some(next) {
                     let here = out.len();
-                    out.push(Insn::stmt(cbpf::JMP | cbpf::JA, (start[*next] - (here + 1)) as u32));
+                    out.push(Insn::stmt(
+                        cbpf::JMP | cbpf::JA,
+                        (start[*next] - (here + 1)) as u32,
+                    ));
                 }
             }
-            Block::Branch { stmts, jmp, k, t, f, .. } => {
+            Block::Branch {
+                stmts,
+                jmp,
+                k,
+                t,
+                f,
+                ..
+            } => {
                 out.extend_from_slice(stmts);
                 let here = out.len();
                 let rel = |target: BlockId, from: usize| start[target] - (from + 1);
                 match reach[b] {
-                    Reach::Near => out.push(Insn::jump(*jmp, *k, rel(*t, here) as u8, rel(*f, here) as u8)),
+                    Reach::Near => out.push(Insn::jump(
+                        *jmp,
+                        *k,
+                        rel(*t, here) as u8,
+                        rel(*f, here) as u8,
+                    )),
                     Reach::FarT => {
                         out.push(Insn::jump(*jmp, *k, 0, rel(*f, here) as u8));
                         out.push(Insn::stmt(cbpf::JMP | cbpf::JA, rel(*t, here + 1) as u32));
@@ -111,7 +126,9 @@ fn positions(cfg: &Cfg, order: &[BlockId], reach: &[Reach]) -> (Vec<usize>, usiz
         start[b] = pos;
         pos += match &cfg.blocks[b] {
             Block::Ret(_) => 1,
-            Block::Jump { stmts, next } => stmts.len() + usize::from(order.get(i + 1) != Some(next)),
+            Block::Jump { stmts, next } => {
+                stmts.len() + usize::from(order.get(i + 1) != Some(next))
+            }
             Block::Branch { stmts, .. } => {
                 stmts.len()
                     + match reach[b] {

@@ -13,10 +13,16 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>, span: Range<usize>) -> Error {
-        Error { message: message.into(), span: Some(span) }
+        Error {
+            message: message.into(),
+            span: Some(span),
+        }
     }
     pub fn whole(message: impl Into<String>) -> Error {
-        Error { message: message.into(), span: None }
+        Error {
+            message: message.into(),
+            span: None,
+        }
     }
     /// The expression on one line and carets under the span, for terminals:
     /// ```text
@@ -26,14 +32,22 @@ impl Error {
     pub fn caret(&self, expr: &str) -> Option<String> {
         let span = self.span.clone()?;
         // Filters may span argv words or lines of a -F file; show them on one line.
-        let line: String = expr.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+        let line: String = expr
+            .chars()
+            .map(|c| if c.is_whitespace() { ' ' } else { c })
+            .collect();
         let start = expr.get(..span.start.min(expr.len()))?.chars().count();
         let width = expr
             .get(span.start.min(expr.len())..span.end.min(expr.len()))
             .map(|s| s.chars().count())
             .unwrap_or(0)
             .max(1);
-        Some(format!("{}\n{}{}", line, " ".repeat(start), "^".repeat(width)))
+        Some(format!(
+            "{}\n{}{}",
+            line,
+            " ".repeat(start),
+            "^".repeat(width)
+        ))
     }
 }
 

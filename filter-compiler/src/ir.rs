@@ -97,9 +97,19 @@ pub type BlockId = usize;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Block {
     /// Run `stmts`, compare, go to `t` or `f`.
-    Branch { stmts: Vec<Insn>, jmp: u16, k: u32, t: BlockId, f: BlockId, opaque: bool },
+    Branch {
+        stmts: Vec<Insn>,
+        jmp: u16,
+        k: u32,
+        t: BlockId,
+        f: BlockId,
+        opaque: bool,
+    },
     /// Run `stmts`, then go to `next` unconditionally (only inside opaque walks).
-    Jump { stmts: Vec<Insn>, next: BlockId },
+    Jump {
+        stmts: Vec<Insn>,
+        next: BlockId,
+    },
     Ret(u32),
 }
 
@@ -117,7 +127,10 @@ pub const ACCEPT: BlockId = 1;
 impl Cfg {
     /// Builds the graph for `b`, accepting with `snaplen`.
     pub fn build(b: &Bool, snaplen: u32) -> Cfg {
-        let mut cfg = Cfg { blocks: vec![Block::Ret(0), Block::Ret(snaplen)], entry: 0 };
+        let mut cfg = Cfg {
+            blocks: vec![Block::Ret(0), Block::Ret(snaplen)],
+            entry: 0,
+        };
         cfg.entry = cfg.lower(b, ACCEPT, REJECT);
         cfg
     }
@@ -131,9 +144,14 @@ impl Cfg {
         match b {
             Bool::Const(true) => t,
             Bool::Const(false) => f,
-            Bool::Test(x) => {
-                self.push(Block::Branch { stmts: x.stmts.clone(), jmp: x.jmp, k: x.k, t, f, opaque: false })
-            }
+            Bool::Test(x) => self.push(Block::Branch {
+                stmts: x.stmts.clone(),
+                jmp: x.jmp,
+                k: x.k,
+                t,
+                f,
+                opaque: false,
+            }),
             Bool::And(a, b) => {
                 let rb = self.lower(b, t, f);
                 self.lower(a, rb, f)
@@ -153,7 +171,14 @@ impl Cfg {
         use cbpf::*;
         let jeq = JMP | JEQ | K;
         // After the last step, whatever A holds is the final verdict.
-        let mut next = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: w.proto, t, f, opaque: true });
+        let mut next = self.push(Block::Branch {
+            stmts: vec![],
+            jmp: jeq,
+            k: w.proto,
+            t,
+            f,
+            opaque: true,
+        });
         for _ in 0..w.steps {
             // Advance over an AH header: next = [x], len = ([x+1] + 2) * 4.
             let ah = self.push(Block::Jump {
@@ -169,7 +194,14 @@ impl Cfg {
                 ],
                 next,
             });
-            let is_ah = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: 51, t: ah, f, opaque: true });
+            let is_ah = self.push(Block::Branch {
+                stmts: vec![],
+                jmp: jeq,
+                k: 51,
+                t: ah,
+                f,
+                opaque: true,
+            });
             let step = if w.v6 {
                 // Advance over hop-by-hop, routing, fragment, destination options:
                 // next = [x], len = ([x+1] + 1) * 8 (fragment headers have 0 there: 8 bytes).
@@ -188,16 +220,40 @@ impl Cfg {
                 });
                 let mut b = is_ah;
                 for p in [44u32, 43, 60, 0] {
-                    b = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: p, t: ext, f: b, opaque: true });
+                    b = self.push(Block::Branch {
+                        stmts: vec![],
+                        jmp: jeq,
+                        k: p,
+                        t: ext,
+                        f: b,
+                        opaque: true,
+                    });
                 }
                 b
             } else {
                 is_ah
             };
             // Found it, or no next header (59): stop.
-            let none = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: 59, t: f, f: step, opaque: true });
-            next = self.push(Block::Branch { stmts: vec![], jmp: jeq, k: w.proto, t, f: none, opaque: true });
+            let none = self.push(Block::Branch {
+                stmts: vec![],
+                jmp: jeq,
+                k: 59,
+                t: f,
+                f: step,
+                opaque: true,
+            });
+            next = self.push(Block::Branch {
+                stmts: vec![],
+                jmp: jeq,
+                k: w.proto,
+                t,
+                f: none,
+                opaque: true,
+            });
         }
-        self.push(Block::Jump { stmts: w.start.clone(), next })
+        self.push(Block::Jump {
+            stmts: w.start.clone(),
+            next,
+        })
     }
 }

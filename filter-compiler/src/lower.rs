@@ -91,6 +91,8 @@ pub struct Lower<'a> {
     mpls_depth: u32,
     /// Scratch slots in use by the relation being lowered.
     slots: u32,
+    /// The optimizer will run: constant folding it would do may raise errors (as libpcap's).
+    optimize: bool,
 }
 
 fn ld(size: u16, k: u32) -> Insn {
@@ -174,6 +176,7 @@ impl<'a> Lower<'a> {
             vlan_depth: 0,
             mpls_depth: 0,
             slots: 0,
+            optimize: opts.optimize,
         }
     }
 
@@ -223,7 +226,9 @@ impl<'a> Lower<'a> {
                 let llc = self.off_linkpl;
                 let is_8023 = cmp_op(off, H, None, JGT, ETHERMTU).not();
                 let b = match proto {
-                    LLCSAP_ISONS | LLCSAP_IP | LLCSAP_NETBEUI => is_8023.and(cmp(llc, H, (proto << 8) | proto)),
+                    LLCSAP_ISONS | LLCSAP_IP | LLCSAP_NETBEUI => {
+                        is_8023.and(cmp(llc, H, (proto << 8) | proto))
+                    }
                     LLCSAP_IPX => {
                         let llc_ipx = cmp(llc, B, LLCSAP_IPX).or(cmp(llc, H, 0xffff));
                         let b = self.snap(0, ETHERTYPE_IPX).or(llc_ipx);
@@ -290,13 +295,59 @@ impl<'a> Lower<'a> {
 
     /// An 802.2 SNAP header with `org` and `ptype` at the LLC offset.
     fn snap(&self, org: u32, ptype: u32) -> Bool {
-        let b = [0xaa, 0xaa, 0x03, (org >> 16) as u8, (org >> 8) as u8, org as u8, (ptype >> 8) as u8, ptype as u8];
+        let b = [
+            0xaa,
+            0xaa,
+            0x03,
+            (org >> 16) as u8,
+            (org >> 8) as u8,
+            org as u8,
+            (ptype >> 8) as u8,
+            ptype as u8,
+        ];
         bcmp(self.off_linkpl, &b)
+    }
+
+    /// DECnet `area.node` as source or destination of a DECnet routing header. The header
+    /// may start with one padding byte (0x81) and be short (flags 2) or long (flags 6).
+    fn decnet_host(&self, text: &str, dir: Option<Dir>, span: &Span) -> R<Bool> {
+        let parsed = text
+            .split_once('.')
+            .and_then(|(a, n)| Some((a.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
+        let Some((area, node)) = parsed else {
+            return err(format!("invalid DECnet address '{}'", text), span);
+        };
+        // 6-bit area, 10-bit node; libpcap does not range-check and keeps the low 16 bits.
+        // Stored little-endian; loaded as a big-endian half word.
+        let addr = (((area << 10) | node) as u16).swap_bytes() as u32;
+        let nl = self.nl();
+        let side = |short: u32, long: u32| {
+            let short_nopad = mcmp(nl + 2, B, 0x7, 0x2).and(cmp(nl + short, H, addr));
+            let short_pad = mcmp(nl + 2, H, 0xff07, 0x8102).and(cmp(nl + short + 1, H, addr));
+            let long_nopad = mcmp(nl + 2, B, 0x7, 0x6).and(cmp(nl + long, H, addr));
+            let long_pad = mcmp(nl + 2, H, 0xff07, 0x8106).and(cmp(nl + long + 1, H, addr));
+            short_nopad.or(short_pad).or(long_nopad).or(long_pad)
+        };
+        let (src, dst) = (side(5, 17), side(3, 9));
+        let b = match dir.unwrap_or(Dir::Or) {
+            Dir::Src => src,
+            Dir::Dst => dst,
+            Dir::Or => src.or(dst),
+            Dir::And => src.and(dst),
+        };
+        Ok(self.linktype(ETHERTYPE_DN, span)?.and(b))
     }
 
     fn need_ether(&self, what: &str, span: &Span) -> R<()> {
         if self.target.linktype != LinkType::En10mb {
-            return err(format!("{} supported only on Ethernet (this is {})", what, self.target.linktype.name()), span);
+            return err(
+                format!(
+                    "{} supported only on Ethernet (this is {})",
+                    what,
+                    self.target.linktype.name()
+                ),
+                span,
+            );
         }
         Ok(())
     }
@@ -317,7 +368,15 @@ impl<'a> Lower<'a> {
     // Network layer
 
     /// IPv4 `host`/`net`: (addr & mask) == net, for the given protocol and direction.
-    fn host4(&self, addr: u32, mask: u32, proto: Option<Proto>, dir: Option<Dir>, what: &str, span: &Span) -> R<Bool> {
+    fn host4(
+        &self,
+        addr: u32,
+        mask: u32,
+        proto: Option<Proto>,
+        dir: Option<Dir>,
+        what: &str,
+        span: &Span,
+    ) -> R<Bool> {
         let dir = dir.unwrap_or(Dir::Or);
         let op = |lt: u32, src: u32, dst: u32| -> R<Bool> {
             let nl = self.nl();
@@ -350,19 +409,33 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn host6(&self, addr: &[u8; 16], mask: &[u8; 16], proto: Option<Proto>, dir: Option<Dir>, what: &str, span: &Span) -> R<Bool> {
+    fn host6(
+        &self,
+        addr: &[u8; 16],
+        mask: &[u8; 16],
+        proto: Option<Proto>,
+        dir: Option<Dir>,
+        what: &str,
+        span: &Span,
+    ) -> R<Bool> {
         match proto {
             None | Some(Proto::Ip6) => {}
             Some(Proto::Ip) => return err(format!("'ip' modifier applied to ip6 {}", what), span),
-            Some(p) => return err(format!("'{}' modifier applied to ip6 {}", p.name(), what), span),
+            Some(p) => {
+                return err(
+                    format!("'{}' modifier applied to ip6 {}", p.name(), what),
+                    span,
+                )
+            }
         }
         let nl = self.nl();
         let side = |off: u32| {
-            // Last word first, as libpcap; words the mask ignores are not loaded.
-            Bool::all((0..4).rev().filter_map(|w| {
+            // Last word first, as libpcap. Words the mask ignores become `and #0` tests, which
+            // the optimizer folds away with their loads (libpcap's -O keeps them).
+            Bool::all((0..4).rev().map(|w| {
                 let m = u32::from_be_bytes(mask[w * 4..w * 4 + 4].try_into().unwrap());
                 let a = u32::from_be_bytes(addr[w * 4..w * 4 + 4].try_into().unwrap());
-                (m != 0).then(|| mcmp(off + w as u32 * 4, W, m, a & m))
+                mcmp(off + w as u32 * 4, W, m, a & m)
             }))
         };
         let (s, d) = (side(nl + 8), side(nl + 24));
@@ -377,7 +450,9 @@ impl<'a> Lower<'a> {
 
     /// `ip proto N` (no extension-header walk).
     fn ip_proto(&self, p: u32, span: &Span) -> R<Bool> {
-        Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp(self.nl() + 9, B, p)))
+        Ok(self
+            .linktype(ETHERTYPE_IP, span)?
+            .and(cmp(self.nl() + 9, B, p)))
     }
 
     /// `ip6 proto N`: the next header, or the one behind a fragment header.
@@ -401,7 +476,9 @@ impl<'a> Lower<'a> {
     /// The transport protocol check of `tcp`, `udp`, ... on its own.
     fn proto_abbrev(&mut self, p: Proto, span: &Span) -> R<Bool> {
         use Proto::*;
-        let both = |s: &mut Self, n: u32| -> R<Bool> { Ok(s.ip_proto(n, span)?.or(s.ip6_proto(n, span)?)) };
+        let both = |s: &mut Self, n: u32| -> R<Bool> {
+            Ok(s.ip_proto(n, span)?.or(s.ip6_proto(n, span)?))
+        };
         match p {
             Sctp => both(self, IPPROTO_SCTP),
             Tcp => both(self, IPPROTO_TCP),
@@ -439,7 +516,10 @@ impl<'a> Lower<'a> {
             Stp => self.linktype(LLCSAP_8021D, span),
             Ipx => self.linktype(LLCSAP_IPX, span),
             Netbeui => self.linktype(LLCSAP_NETBEUI, span),
-            Link => err("'link' (or 'ether') needs a qualifier or an index here", span),
+            Link => err(
+                "'link' (or 'ether') needs a qualifier or an index here",
+                span,
+            ),
             Radio => err("'radio' supported only on 802.11 radio captures", span),
         }
     }
@@ -464,7 +544,14 @@ impl<'a> Lower<'a> {
     // Transport layer
 
     /// `[proto] [dir] port a..=b` over IPv4 and IPv6.
-    fn port(&self, lo: u32, hi: u32, ip_proto: Option<u32>, dir: Option<Dir>, span: &Span) -> R<Bool> {
+    fn port(
+        &self,
+        lo: u32,
+        hi: u32,
+        ip_proto: Option<u32>,
+        dir: Option<Dir>,
+        span: &Span,
+    ) -> R<Bool> {
         let protos: Vec<u32> = match ip_proto {
             Some(p) => vec![p],
             None => vec![IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP],
@@ -474,7 +561,8 @@ impl<'a> Lower<'a> {
             if lo == hi {
                 Bool::test(stmts_ld, JMP | JEQ | K, lo)
             } else {
-                Bool::test(stmts_ld.clone(), JMP | JGE | K, lo).and(Bool::test(stmts_ld, JMP | JGT | K, hi).not())
+                Bool::test(stmts_ld.clone(), JMP | JGE | K, lo)
+                    .and(Bool::test(stmts_ld, JMP | JGT | K, hi).not())
             }
         };
         let sides = |src: Bool, dst: Bool| match dir {
@@ -486,16 +574,23 @@ impl<'a> Lower<'a> {
         let nl = self.nl();
         // IPv6: the next header must be the transport protocol itself (no walk).
         let v6_proto = Bool::any(protos.iter().map(|&p| cmp(nl + 6, B, p)));
-        let v6 = self.linktype(ETHERTYPE_IPV6, span)?.and(v6_proto).and(sides(
-            test(vec![ld(H, nl + 40)]),
-            test(vec![ld(H, nl + 42)]),
-        ));
+        let v6 = self
+            .linktype(ETHERTYPE_IPV6, span)?
+            .and(v6_proto)
+            .and(sides(
+                test(vec![ld(H, nl + 40)]),
+                test(vec![ld(H, nl + 42)]),
+            ));
         let v4_proto = Bool::any(protos.iter().map(|&p| cmp(nl + 9, B, p)));
         let x = self.ldx_iphdr();
-        let v4 = self.linktype(ETHERTYPE_IP, span)?.and(v4_proto).and(self.ip_first_frag()).and(sides(
-            test(vec![x, Insn::stmt(LD | H | IND, nl)]),
-            test(vec![x, Insn::stmt(LD | H | IND, nl + 2)]),
-        ));
+        let v4 = self
+            .linktype(ETHERTYPE_IP, span)?
+            .and(v4_proto)
+            .and(self.ip_first_frag())
+            .and(sides(
+                test(vec![x, Insn::stmt(LD | H | IND, nl)]),
+                test(vec![x, Insn::stmt(LD | H | IND, nl + 2)]),
+            ));
         Ok(v6.or(v4))
     }
 
@@ -569,7 +664,13 @@ impl<'a> Lower<'a> {
                 let b = mcmp(dst, W, hostmask, 0).or(mcmp(dst, W, hostmask, hostmask));
                 Ok(self.linktype(ETHERTYPE_IP, span)?.and(b))
             }
-            Some(p) => err(format!("only link-layer/IP broadcast filters supported, not '{}'", p.name()), span),
+            Some(p) => err(
+                format!(
+                    "only link-layer/IP broadcast filters supported, not '{}'",
+                    p.name()
+                ),
+                span,
+            ),
         }
     }
 
@@ -577,13 +678,32 @@ impl<'a> Lower<'a> {
         match proto {
             None | Some(Proto::Link) => {
                 if self.target.linktype != LinkType::En10mb {
-                    return err("link-layer multicast filters supported only on Ethernet", span);
+                    return err(
+                        "link-layer multicast filters supported only on Ethernet",
+                        span,
+                    );
                 }
                 Ok(cmp_op(0, B, None, JSET, 1))
             }
-            Some(Proto::Ip) => Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp_op(self.nl() + 16, B, None, JGE, 224))),
-            Some(Proto::Ip6) => Ok(self.linktype(ETHERTYPE_IPV6, span)?.and(cmp(self.nl() + 24, B, 255))),
-            Some(p) => err(format!("only link-layer/IP/IPv6 multicast filters supported, not '{}'", p.name()), span),
+            Some(Proto::Ip) => Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp_op(
+                self.nl() + 16,
+                B,
+                None,
+                JGE,
+                224,
+            ))),
+            Some(Proto::Ip6) => {
+                Ok(self
+                    .linktype(ETHERTYPE_IPV6, span)?
+                    .and(cmp(self.nl() + 24, B, 255)))
+            }
+            Some(p) => err(
+                format!(
+                    "only link-layer/IP/IPv6 multicast filters supported, not '{}'",
+                    p.name()
+                ),
+                span,
+            ),
         }
     }
 
@@ -594,7 +714,10 @@ impl<'a> Lower<'a> {
             }
         }
         let LinkField::Ether(off) = self.link else {
-            return err(format!("no VLAN support for {}", self.target.linktype.name()), span);
+            return err(
+                format!("no VLAN support for {}", self.target.linktype.name()),
+                span,
+            );
         };
         if self.mpls_depth > 0 {
             return err("'vlan' after 'mpls' is not supported", span);
@@ -602,12 +725,22 @@ impl<'a> Lower<'a> {
         let b = if self.kernel() && self.vlan_depth == 0 {
             // The kernel moved the outer tag into metadata; nothing shifts in the packet.
             let present = Bool::test(vec![anc(SKF_AD_VLAN_TAG_PRESENT)], JMP | JEQ | K, 1);
-            let vid = id.map(|v| Bool::test(vec![anc(SKF_AD_VLAN_TAG), Insn::stmt(ALU | AND | K, 0x0fff)], JMP | JEQ | K, v));
+            let vid = id.map(|v| {
+                Bool::test(
+                    vec![anc(SKF_AD_VLAN_TAG), Insn::stmt(ALU | AND | K, 0x0fff)],
+                    JMP | JEQ | K,
+                    v,
+                )
+            });
             self.vlan_depth += 1;
             return Ok(present.and(vid.unwrap_or(Bool::Const(true))));
         } else {
-            let tpid = cmp(off, H, 0x8100).or(cmp(off, H, 0x88a8)).or(cmp(off, H, 0x9100));
-            let vid = id.map(|v| mcmp(off + 2, H, 0x0fff, v)).unwrap_or(Bool::Const(true));
+            let tpid = cmp(off, H, 0x8100)
+                .or(cmp(off, H, 0x88a8))
+                .or(cmp(off, H, 0x9100));
+            let vid = id
+                .map(|v| mcmp(off + 2, H, 0x0fff, v))
+                .unwrap_or(Bool::Const(true));
             tpid.and(vid)
         };
         self.link = LinkField::Ether(off + 4);
@@ -619,7 +752,10 @@ impl<'a> Lower<'a> {
     fn mpls(&mut self, label: Option<u32>, span: &Span) -> R<Bool> {
         if let Some(l) = label {
             if l > 0xfffff {
-                return err(format!("MPLS label {} greater than maximum 1048575", l), span);
+                return err(
+                    format!("MPLS label {} greater than maximum 1048575", l),
+                    span,
+                );
             }
         }
         let b = if self.mpls_depth > 0 {
@@ -627,7 +763,9 @@ impl<'a> Lower<'a> {
             cmp_op(self.nl() - 2, B, None, JSET, 1).not()
         } else {
             match self.link {
-                LinkField::Ether(_) | LinkField::Sll(_) | LinkField::Anc => self.linktype(ETHERTYPE_MPLS, span)?,
+                LinkField::Ether(_) | LinkField::Sll(_) | LinkField::Anc => {
+                    self.linktype(ETHERTYPE_MPLS, span)?
+                }
                 LinkField::Ppp(off) => cmp(off, H, 0x0281),
                 LinkField::Raw => return err("no MPLS support for RAW", span),
             }
@@ -644,7 +782,10 @@ impl<'a> Lower<'a> {
     fn pppoes(&mut self, sess: Option<u32>, span: &Span) -> R<Bool> {
         if let Some(s) = sess {
             if s > 0xffff {
-                return err(format!("PPPoE session number {} greater than maximum 65535", s), span);
+                return err(
+                    format!("PPPoE session number {} greater than maximum 65535", s),
+                    span,
+                );
             }
         }
         self.need_ether("'pppoes'", span)?;
@@ -661,11 +802,16 @@ impl<'a> Lower<'a> {
 
     fn llc(&self, kind: Option<&str>, span: &Span) -> R<Bool> {
         let LinkField::Ether(off) = self.link else {
-            return err(format!("'llc' not supported for {}", self.target.linktype.name()), span);
+            return err(
+                format!("'llc' not supported for {}", self.target.linktype.name()),
+                span,
+            );
         };
         let pl = self.off_linkpl;
         // 802.3 frame and not Novell's raw 802.3 (0xffff where the LLC header would be).
-        let llc = cmp_op(off, H, None, JGT, ETHERMTU).not().and(cmp(pl, H, 0xffff).not());
+        let llc = cmp_op(off, H, None, JGT, ETHERMTU)
+            .not()
+            .and(cmp(pl, H, 0xffff).not());
         let ctl = pl + 2;
         let extra = match kind {
             None => Bool::Const(true),
@@ -700,18 +846,51 @@ impl<'a> Lower<'a> {
         let kind_name = kind.map_or("host", |k| k.name());
         match id {
             Id::Mac(mac) => match kind {
-                None | Some(Kind::Host) if matches!(proto, None | Some(Proto::Link)) => self.ether_host(mac, dir, span),
-                None | Some(Kind::Host) => err(format!("'{}' modifier applied to an Ethernet address", proto.unwrap().name()), span),
-                Some(k) => err(format!("'{}' applied to an Ethernet address", k.name()), span),
+                None | Some(Kind::Host) if proto == Some(Proto::Link) => {
+                    self.ether_host(mac, dir, span)
+                }
+                None | Some(Kind::Host) => err(
+                    "ethernet address used in non-ether expression: write 'ether host'",
+                    span,
+                ),
+                Some(k) => err(
+                    format!("'{}' applied to an Ethernet address", k.name()),
+                    span,
+                ),
             },
+            Id::V4 { .. } | Id::Dotted(_) if proto == Some(Proto::Decnet) => {
+                let text = match id {
+                    Id::V4 { addr, bits } => {
+                        ipv4_text(addr.checked_shl(32 - bits).unwrap_or(0), *bits)
+                    }
+                    Id::Dotted(t) => t.clone(),
+                    _ => unreachable!(),
+                };
+                match kind {
+                    None | Some(Kind::Host) | Some(Kind::Net) => self.decnet_host(&text, dir, span),
+                    Some(k) => err(
+                        format!("'{}' modifier applied to a DECnet address", k.name()),
+                        span,
+                    ),
+                }
+            }
+            Id::Dotted(t) => err(format!("invalid IPv4 address '{}'", t), span),
             Id::V4 { addr, bits } => {
                 let (v, mask) = match kind {
                     Some(Kind::Net) => promote_net(*addr),
                     None | Some(Kind::Host) => shift_host(*addr, *bits),
-                    Some(k) => return err(format!("'{}' modifier applied to IP address", k.name()), span),
+                    Some(k) => {
+                        return err(
+                            format!("'{}' modifier applied to IP address", k.name()),
+                            span,
+                        )
+                    }
                 };
                 if proto == Some(Proto::Link) {
-                    return err("illegal link layer address: use an Ethernet address with 'ether'", span);
+                    return err(
+                        "illegal link layer address: use an Ethernet address with 'ether'",
+                        span,
+                    );
                 }
                 self.host4(v, mask, proto, dir, kind_name, span)
             }
@@ -722,32 +901,56 @@ impl<'a> Lower<'a> {
                 }
                 let m = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
                 if n & !m != 0 {
-                    return err(format!("non-network bits set in \"{}/{}\"", ipv4_text(n, *bits), len), span);
+                    return err(
+                        format!(
+                            "non-network bits set in \"{}/{}\"",
+                            ipv4_text(n, *bits),
+                            len
+                        ),
+                        span,
+                    );
                 }
                 match kind {
                     Some(Kind::Net) => self.host4(n, m, proto, dir, "net", span),
-                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => {
-                        err(format!("'{}' modifier applied to IP address and prefix length", kind_name), span)
-                    }
+                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => err(
+                        format!(
+                            "'{}' modifier applied to IP address and prefix length",
+                            kind_name
+                        ),
+                        span,
+                    ),
                     _ => err("Mask syntax for networks only", span),
                 }
             }
             Id::V4Mask { addr, bits, mask } => {
                 let n = addr.checked_shl(32 - bits).unwrap_or(0);
                 if n & !mask != 0 {
-                    return err(format!("non-network bits set in \"{} mask {}\"", ipv4_text(n, *bits), ipv4_text(*mask, 32)), span);
+                    return err(
+                        format!(
+                            "non-network bits set in \"{} mask {}\"",
+                            ipv4_text(n, *bits),
+                            ipv4_text(*mask, 32)
+                        ),
+                        span,
+                    );
                 }
                 match kind {
                     Some(Kind::Net) => self.host4(n, *mask, proto, dir, "net", span),
-                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => {
-                        err(format!("'{}' modifier applied to IP address and netmask", kind_name), span)
-                    }
+                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => err(
+                        format!("'{}' modifier applied to IP address and netmask", kind_name),
+                        span,
+                    ),
                     _ => err("Mask syntax for networks only", span),
                 }
             }
             Id::V6(a) => match kind {
-                None | Some(Kind::Host) | Some(Kind::Net) => self.host6(a, &[0xff; 16], proto, dir, kind_name, span),
-                Some(k) => err(format!("'{}' modifier applied to IP address", k.name()), span),
+                None | Some(Kind::Host) | Some(Kind::Net) => {
+                    self.host6(a, &[0xff; 16], proto, dir, kind_name, span)
+                }
+                Some(k) => err(
+                    format!("'{}' modifier applied to IP address", k.name()),
+                    span,
+                ),
             },
             Id::V6Prefix(a, len) => {
                 if *len > 128 {
@@ -759,9 +962,13 @@ impl<'a> Lower<'a> {
                 }
                 match kind {
                     Some(Kind::Net) => self.host6(a, &m, proto, dir, "net", span),
-                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => {
-                        err(format!("'{}' modifier applied to IP address and prefix length", kind_name), span)
-                    }
+                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => err(
+                        format!(
+                            "'{}' modifier applied to IP address and prefix length",
+                            kind_name
+                        ),
+                        span,
+                    ),
                     _ => err("Mask syntax for networks only", span),
                 }
             }
@@ -771,11 +978,21 @@ impl<'a> Lower<'a> {
     }
 
     /// `pnum` ids: `port 80`, `proto 6`, `net 10`, `host 0x0a000001`, `vlan`-less numbers.
-    fn numeric(&mut self, n: u32, proto: Option<Proto>, dir: Option<Dir>, kind: Option<Kind>, span: &Span) -> R<Bool> {
+    fn numeric(
+        &mut self,
+        n: u32,
+        proto: Option<Proto>,
+        dir: Option<Dir>,
+        kind: Option<Kind>,
+        span: &Span,
+    ) -> R<Bool> {
         match kind {
             None | Some(Kind::Host) => {
                 if proto == Some(Proto::Link) {
-                    return err("illegal link layer address: use an Ethernet address with 'ether'", span);
+                    return err(
+                        "illegal link layer address: use an Ethernet address with 'ether'",
+                        span,
+                    );
                 }
                 self.host4(n, u32::MAX, proto, dir, "host", span)
             }
@@ -809,7 +1026,10 @@ impl<'a> Lower<'a> {
             Some(Proto::Tcp) => Ok(Some(IPPROTO_TCP)),
             Some(Proto::Udp) => Ok(Some(IPPROTO_UDP)),
             Some(Proto::Sctp) => Ok(Some(IPPROTO_SCTP)),
-            Some(p) => err(format!("illegal qualifier of '{}': '{}'", what, p.name()), span),
+            Some(p) => err(
+                format!("illegal qualifier of '{}': '{}'", what, p.name()),
+                span,
+            ),
         }
     }
 
@@ -830,17 +1050,27 @@ impl<'a> Lower<'a> {
             }
             Some(Proto::Ip6) => {
                 if n > 255 {
-                    return err(format!("IPv6 next header {} greater than maximum 255", n), span);
+                    return err(
+                        format!("IPv6 next header {} greater than maximum 255", n),
+                        span,
+                    );
                 }
                 self.ip6_proto(n, span)
             }
             Some(Proto::Link) => {
                 if n > 0xffff {
-                    return err(format!("ether proto {} greater than maximum 65535", n), span);
+                    return err(
+                        format!("ether proto {} greater than maximum 65535", n),
+                        span,
+                    );
                 }
                 self.linktype(n, span)
             }
-            Some(Proto::Iso) => Ok(self.linktype(LLCSAP_ISONS, span)?.and(cmp(self.off_linkpl + 3, B, n))),
+            Some(Proto::Iso) => {
+                Ok(self
+                    .linktype(LLCSAP_ISONS, span)?
+                    .and(cmp(self.off_linkpl + 3, B, n)))
+            }
             Some(p) => err(format!("'proto' qualifier applied to '{}'", p.name()), span),
         }
     }
@@ -852,13 +1082,17 @@ impl<'a> Lower<'a> {
         let nl = self.nl();
         let v4 = |s: &Self| -> R<Bool> {
             let walk = ChainWalk {
-                start: vec![Insn::stmt(LDX | B | MSH, nl), Insn::stmt(LD | B | ABS, nl + 9)],
+                start: vec![
+                    Insn::stmt(LDX | B | MSH, nl),
+                    Insn::stmt(LD | B | ABS, nl + 9),
+                ],
                 base: nl,
                 proto: n,
                 v6: false,
                 steps: PROTOCHAIN_STEPS,
             };
-            Ok(s.linktype(ETHERTYPE_IP, span)?.and(Bool::Chain(Rc::new(walk))))
+            Ok(s.linktype(ETHERTYPE_IP, span)?
+                .and(Bool::Chain(Rc::new(walk))))
         };
         let v6 = |s: &Self| -> R<Bool> {
             let walk = ChainWalk {
@@ -868,18 +1102,29 @@ impl<'a> Lower<'a> {
                 v6: true,
                 steps: PROTOCHAIN_STEPS,
             };
-            Ok(s.linktype(ETHERTYPE_IPV6, span)?.and(Bool::Chain(Rc::new(walk))))
+            Ok(s.linktype(ETHERTYPE_IPV6, span)?
+                .and(Bool::Chain(Rc::new(walk))))
         };
         match proto {
             None => Ok(v4(self)?.or(v6(self)?)),
             Some(Proto::Ip) => v4(self),
             Some(Proto::Ip6) => v6(self),
-            Some(p) => err(format!("'protochain' qualifier applied to '{}'", p.name()), span),
+            Some(p) => err(
+                format!("'protochain' qualifier applied to '{}'", p.name()),
+                span,
+            ),
         }
     }
 
     /// Ids that are names: host names, port names, protocol names, network names.
-    fn named(&mut self, name: &str, proto: Option<Proto>, dir: Option<Dir>, kind: Option<Kind>, span: &Span) -> R<Bool> {
+    fn named(
+        &mut self,
+        name: &str,
+        proto: Option<Proto>,
+        dir: Option<Dir>,
+        kind: Option<Kind>,
+        span: &Span,
+    ) -> R<Bool> {
         match kind {
             None | Some(Kind::Host) => {
                 if proto == Some(Proto::Link) {
@@ -888,14 +1133,29 @@ impl<'a> Lower<'a> {
                     };
                     return self.ether_host(&mac, dir, span);
                 }
-                let v4 = if matches!(proto, Some(Proto::Ip6)) { vec![] } else { self.resolver.host_v4(name) };
-                let v6 = if matches!(proto, None | Some(Proto::Ip6)) { self.resolver.host_v6(name) } else { vec![] };
+                let v4 = if matches!(proto, Some(Proto::Ip6)) {
+                    vec![]
+                } else {
+                    self.resolver.host_v4(name)
+                };
+                let v6 = if matches!(proto, None | Some(Proto::Ip6)) {
+                    self.resolver.host_v6(name)
+                } else {
+                    vec![]
+                };
                 if v4.is_empty() && v6.is_empty() {
                     return err(format!("unknown host '{}'", name), span);
                 }
                 let mut b = Bool::Const(false);
                 for a in v4 {
-                    b = b.or(self.host4(u32::from_be_bytes(a), u32::MAX, proto, dir, "host", span)?);
+                    b = b.or(self.host4(
+                        u32::from_be_bytes(a),
+                        u32::MAX,
+                        proto,
+                        dir,
+                        "host",
+                        span,
+                    )?);
                 }
                 for a in v6 {
                     b = b.or(self.host6(&a, &[0xff; 16], proto, dir, "host", span)?);
@@ -903,7 +1163,8 @@ impl<'a> Lower<'a> {
                 Ok(b)
             }
             Some(Kind::Net) => {
-                let Some(n) = self.resolver.network(name) else {
+                // libpcap takes network number 0 (`default`) for "unknown".
+                let Some(n) = self.resolver.network(name).filter(|&n| n != 0) else {
                     return err(format!("unknown network '{}'", name), span);
                 };
                 let (v, m) = promote_net(n);
@@ -917,8 +1178,8 @@ impl<'a> Lower<'a> {
             Some(Kind::PortRange) => {
                 let want = self.port_proto(proto, "portrange", span)?;
                 let Some((a, b)) = name.split_once('-') else {
-                    let (port, real) = self.service(name, want, span)?;
-                    return self.port(port, port, real, dir, span);
+                    // A single number is a one-port range; a single name is not (libpcap).
+                    return err(format!("unknown port in range '{}'", name), span);
                 };
                 if a.is_empty() || b.is_empty() {
                     return err(format!("invalid port range '{}'", name), span);
@@ -963,13 +1224,17 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// Protocol names come from the system's table only, as in libpcap (`icmp6` is not there;
+    /// `ipv6-icmp` is).
     fn ip_proto_name(&self, name: &str) -> Option<u32> {
-        self.resolver.protocol(name).map(u32::from).or_else(|| builtin_ip_proto(name))
+        self.resolver.protocol(name).map(u32::from)
     }
 
     fn port_or_service(&self, s: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
         if s.bytes().all(|b| b.is_ascii_digit()) {
-            let n: u32 = s.parse().map_err(|_| Error::new(format!("illegal port number {}", s), span.clone()))?;
+            let n: u32 = s
+                .parse()
+                .map_err(|_| Error::new(format!("illegal port number {}", s), span.clone()))?;
             if n > 65535 {
                 return err(format!("illegal port number {} > 65535", n), span);
             }
@@ -981,8 +1246,14 @@ impl<'a> Lower<'a> {
     /// A service name as libpcap's `pcap_nametoport`: a name known only for TCP (or UDP)
     /// restricts the match to that protocol.
     fn service(&self, name: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
-        let tcp = self.resolver.service(name, ServiceProto::Tcp).map(u32::from);
-        let udp = self.resolver.service(name, ServiceProto::Udp).map(u32::from);
+        let tcp = self
+            .resolver
+            .service(name, ServiceProto::Tcp)
+            .map(u32::from);
+        let udp = self
+            .resolver
+            .service(name, ServiceProto::Udp)
+            .map(u32::from);
         let (port, real) = match (tcp, udp) {
             (Some(t), Some(u)) if t == u => (t, None),
             (Some(t), _) => (t, Some(IPPROTO_TCP)),
@@ -1013,7 +1284,14 @@ impl<'a> Lower<'a> {
         let ether = self.ether_host(&mac, None, span)?;
         let mut ip = Bool::Const(false);
         for a in addrs {
-            ip = ip.or(self.host4(u32::from_be_bytes(a), u32::MAX, Some(Proto::Ip), None, "host", span)?);
+            ip = ip.or(self.host4(
+                u32::from_be_bytes(a),
+                u32::MAX,
+                Some(Proto::Ip),
+                None,
+                "host",
+                span,
+            )?);
         }
         Ok(ether.and(ip.not()))
     }
@@ -1061,7 +1339,13 @@ impl<'a> Lower<'a> {
     /// `M[slot] << A` (or `>>`) where a count of 32 or more gives 0, as in libpcap's
     /// interpreter; the kernel would use the count modulo 32. Branch-free, so it stays one
     /// test: `(v << (n & 31)) * ((n >> 5) - 1 >> 31)`.
-    fn variable_shift(&mut self, s: &mut Vec<Insn>, value_slot: u32, code: u16, span: &Span) -> R<()> {
+    fn variable_shift(
+        &mut self,
+        s: &mut Vec<Insn>,
+        value_slot: u32,
+        code: u16,
+        span: &Span,
+    ) -> R<()> {
         let count = self.slot(span)?;
         s.extend([
             Insn::stmt(ST, count),
@@ -1083,7 +1367,10 @@ impl<'a> Lower<'a> {
 
     fn slot(&mut self, span: &Span) -> R<u32> {
         if self.slots >= MEMWORDS {
-            return err("expression too complex: more than 16 intermediate values", span);
+            return err(
+                "expression too complex: more than 16 intermediate values",
+                span,
+            );
         }
         self.slots += 1;
         Ok(self.slots - 1)
@@ -1126,6 +1413,10 @@ impl<'a> Lower<'a> {
                     None => {
                         let slot = self.slot(span)?;
                         s.push(Insn::stmt(ST, slot));
+                        if self.optimize && matches!(op, ArOp::Div | ArOp::Mod) && folds_to_zero(r)
+                        {
+                            return err("division by zero", span);
+                        }
                         // libpcap's gen_arth keeps only the left operand's protocol
                         // conditions: `len / ip[1] > 0` also matches non-IP frames. Kept, so
                         // that filters mean what they mean in tcpdump.
@@ -1143,7 +1434,12 @@ impl<'a> Lower<'a> {
                     }
                 }
             }
-            Arith::Load { proto, off, size, span } => self.load(*proto, off, *size, span),
+            Arith::Load {
+                proto,
+                off,
+                size,
+                span,
+            } => self.load(*proto, off, *size, span),
         }
     }
 
@@ -1156,7 +1452,10 @@ impl<'a> Lower<'a> {
         let (base, cond, transport) = match proto {
             Link => {
                 if self.cooked_kernel() {
-                    return err("link-layer loads are not available on the kernel's cooked 'any' socket", span);
+                    return err(
+                        "link-layer loads are not available on the kernel's cooked 'any' socket",
+                        span,
+                    );
                 }
                 (0, Bool::Const(true), false)
             }
@@ -1165,22 +1464,28 @@ impl<'a> Lower<'a> {
                 (self.nl(), c, false)
             }
             Sctp | Tcp | Udp | Icmp | Igmp | Igrp | Pim | Vrrp | Carp => {
-                let c = self.linktype(ETHERTYPE_IP, span)?.and(self.ip_proto(proto_number(proto), span)?).and(self.ip_first_frag());
+                let c = self
+                    .linktype(ETHERTYPE_IP, span)?
+                    .and(self.ip_proto(proto_number(proto), span)?)
+                    .and(self.ip_first_frag());
                 (self.nl(), c, true)
             }
             Icmp6 => {
-                let c = self.linktype(ETHERTYPE_IPV6, span)?.and(cmp(self.nl() + 6, B, IPPROTO_ICMPV6));
+                let c =
+                    self.linktype(ETHERTYPE_IPV6, span)?
+                        .and(cmp(self.nl() + 6, B, IPPROTO_ICMPV6));
                 (self.nl() + 40, c, false)
             }
             p => return err(format!("'{}[...]' is not supported", p.name()), span),
         };
         if let Some(k) = const_value(off)? {
             let mut s = Vec::new();
+            let k = packet_offset(base.wrapping_add(k));
             if transport {
                 s.push(self.ldx_iphdr());
-                s.push(Insn::stmt(LD | sz | IND, base.wrapping_add(k)));
+                s.push(Insn::stmt(LD | sz | IND, k));
             } else {
-                s.push(ld(sz, base.wrapping_add(k)));
+                s.push(ld(sz, k));
             }
             return Ok((cond, s));
         }
@@ -1199,6 +1504,13 @@ impl<'a> Lower<'a> {
     }
 }
 
+/// Offsets from 0xffe00000 up address kernel metadata, not packet bytes. A load there from a
+/// filter expression (`ether[0xffffffff]`) can only be past the end of the packet: use an
+/// offset that is, for the kernel as for libpcap.
+fn packet_offset(k: u32) -> u32 {
+    k.min(SKF_LL_OFF - 1)
+}
+
 fn lhs_span(a: &Arith) -> &Span {
     const NONE: &Span = &(0..0);
     match a {
@@ -1209,7 +1521,14 @@ fn lhs_span(a: &Arith) -> &Span {
 
 fn check_const_operand(op: ArOp, k: u32, span: &Span) -> R<()> {
     match op {
-        ArOp::Div | ArOp::Mod if k == 0 => err(if op == ArOp::Div { "division by zero" } else { "modulus by zero" }, span),
+        ArOp::Div | ArOp::Mod if k == 0 => err(
+            if op == ArOp::Div {
+                "division by zero"
+            } else {
+                "modulus by zero"
+            },
+            span,
+        ),
         ArOp::Lsh | ArOp::Rsh if k > 31 => err("shift by more than 31 bits", span),
         _ => Ok(()),
     }
@@ -1245,6 +1564,19 @@ fn const_value(a: &Arith) -> R<Option<u32>> {
     })
 }
 
+/// Whether constant folding makes `a` zero whatever the packet (`ip[0] & 0`).
+fn folds_to_zero(a: &Arith) -> bool {
+    match a {
+        Arith::Bin(ArOp::And | ArOp::Mul, l, r, _) => {
+            matches!(const_value(l), Ok(Some(0)))
+                || matches!(const_value(r), Ok(Some(0)))
+                || folds_to_zero(l)
+                || folds_to_zero(r)
+        }
+        _ => matches!(const_value(a), Ok(Some(0))),
+    }
+}
+
 fn proto_number(p: Proto) -> u32 {
     match p {
         Proto::Sctp => IPPROTO_SCTP,
@@ -1278,7 +1610,10 @@ fn ppp_proto(ethertype: u32) -> Option<u32> {
 /// `host 10.1`: a partial address names the network it starts.
 fn shift_host(addr: u32, bits: u32) -> (u32, u32) {
     let sh = 32 - bits;
-    (addr.checked_shl(sh).unwrap_or(0), u32::MAX.checked_shl(sh).unwrap_or(0))
+    (
+        addr.checked_shl(sh).unwrap_or(0),
+        u32::MAX.checked_shl(sh).unwrap_or(0),
+    )
 }
 
 /// `net 10`, `net 192.168.1`: shift the number up until its top byte is set.
@@ -1294,7 +1629,11 @@ fn promote_net(mut v: u32) -> (u32, u32) {
 fn ipv4_text(v: u32, bits: u32) -> String {
     let b = v.to_be_bytes();
     let n = (bits / 8).clamp(1, 4) as usize;
-    b[..n].iter().map(|x| x.to_string()).collect::<Vec<_>>().join(".")
+    b[..n]
+        .iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn v6_mask(len: u32) -> [u8; 16] {
@@ -1327,24 +1666,6 @@ fn ether_proto_name(name: &str) -> Option<u32> {
         "stp" => LLCSAP_8021D,
         "ipx" => LLCSAP_IPX,
         "netbeui" => LLCSAP_NETBEUI,
-        _ => return None,
-    })
-}
-
-/// IP protocol names, for systems without /etc/protocols.
-fn builtin_ip_proto(name: &str) -> Option<u32> {
-    Some(match name {
-        "icmp" => IPPROTO_ICMP,
-        "igmp" => IPPROTO_IGMP,
-        "tcp" => IPPROTO_TCP,
-        "igrp" => IPPROTO_IGRP,
-        "udp" => IPPROTO_UDP,
-        "esp" => IPPROTO_ESP,
-        "ah" => IPPROTO_AH,
-        "icmp6" | "ipv6-icmp" => IPPROTO_ICMPV6,
-        "pim" => IPPROTO_PIM,
-        "vrrp" => IPPROTO_VRRP,
-        "sctp" => IPPROTO_SCTP,
         _ => return None,
     })
 }

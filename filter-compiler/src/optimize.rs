@@ -159,11 +159,17 @@ fn predecessors(cfg: &Cfg) -> Vec<Vec<BlockId>> {
 fn thread_jumps(cfg: &mut Cfg) -> bool {
     let order = crate::emit::layout(cfg);
     let blocks = cfg.blocks.clone();
-    let mut keys = Keys { ids: HashMap::new() };
+    let mut keys = Keys {
+        ids: HashMap::new(),
+    };
     let key_of: Vec<Option<usize>> = blocks
         .iter()
         .map(|b| match b {
-            Block::Branch { stmts, opaque: false, .. } => Some(keys.key(stmts)),
+            Block::Branch {
+                stmts,
+                opaque: false,
+                ..
+            } => Some(keys.key(stmts)),
             _ => None,
         })
         .collect();
@@ -176,7 +182,9 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
     let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
     entry[cfg.entry] = Some(Vec::new());
     for &b in &order {
-        let Some(facts) = entry[b].clone() else { continue };
+        let Some(facts) = entry[b].clone() else {
+            continue;
+        };
         let Block::Branch { jmp, k, t, f, .. } = blocks[b] else {
             // Past an opaque block or a plain jump nothing is known.
             if let Block::Jump { next, .. } = blocks[b] {
@@ -217,15 +225,28 @@ const RESOLVE_BUDGET: u32 = 64;
 /// blocks whose outcome does not matter on this path (both ways end at the same place, as in
 /// `port 53 and udp or tcp` once the protocol is known to be TCP). Skipping such a block skips
 /// its loads, as libpcap's optimizer does.
-fn resolve(blocks: &[Block], key_of: &[Option<usize>], mut to: BlockId, facts: &mut Vec<Fact>, budget: &mut u32) -> BlockId {
+fn resolve(
+    blocks: &[Block],
+    key_of: &[Option<usize>],
+    mut to: BlockId,
+    facts: &mut Vec<Fact>,
+    budget: &mut u32,
+) -> BlockId {
     loop {
         let (Block::Branch { jmp, k, t, f, .. }, Some(key)) = (&blocks[to], key_of[to]) else {
             return to;
         };
         let (jmp, k, t, f) = (*jmp, *k, *t, *f);
-        let Block::Branch { stmts, .. } = &blocks[to] else { unreachable!() };
+        let Block::Branch { stmts, .. } = &blocks[to] else {
+            unreachable!()
+        };
         if let Some(v) = static_outcome(stmts, jmp, k).or_else(|| decide(facts, key, jmp, k)) {
-            facts.push(Fact { key, jmp, k, taken: v });
+            facts.push(Fact {
+                key,
+                jmp,
+                k,
+                taken: v,
+            });
             to = if v { t } else { f };
             continue;
         }
@@ -234,10 +255,20 @@ fn resolve(blocks: &[Block], key_of: &[Option<usize>], mut to: BlockId, facts: &
         }
         *budget -= 1;
         let mut ft = facts.clone();
-        ft.push(Fact { key, jmp, k, taken: true });
+        ft.push(Fact {
+            key,
+            jmp,
+            k,
+            taken: true,
+        });
         let a = resolve(blocks, key_of, t, &mut ft, budget);
         let mut ff = facts.clone();
-        ff.push(Fact { key, jmp, k, taken: false });
+        ff.push(Fact {
+            key,
+            jmp,
+            k,
+            taken: false,
+        });
         let b = resolve(blocks, key_of, f, &mut ff, budget);
         if a != b {
             return to;
@@ -302,7 +333,11 @@ fn elide_reloads(cfg: &mut Cfg) {
         .blocks
         .iter()
         .map(|b| match b {
-            Block::Branch { stmts, opaque: false, .. } if !stmts.is_empty() => Some(stmts.clone()),
+            Block::Branch {
+                stmts,
+                opaque: false,
+                ..
+            } if !stmts.is_empty() => Some(stmts.clone()),
             _ => None,
         })
         .collect();
@@ -312,11 +347,21 @@ fn elide_reloads(cfg: &mut Cfg) {
         if b == cfg.entry {
             continue;
         }
-        let Block::Branch { stmts, opaque: false, .. } = &cfg.blocks[b] else { continue };
+        let Block::Branch {
+            stmts,
+            opaque: false,
+            ..
+        } = &cfg.blocks[b]
+        else {
+            continue;
+        };
         if stmts.is_empty() || preds[b].is_empty() {
             continue;
         }
-        if preds[b].iter().all(|&p| computed[p].as_deref() == Some(stmts.as_slice())) {
+        if preds[b]
+            .iter()
+            .all(|&p| computed[p].as_deref() == Some(stmts.as_slice()))
+        {
             if let Block::Branch { stmts, .. } = &mut cfg.blocks[b] {
                 stmts.clear();
             }

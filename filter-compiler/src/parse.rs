@@ -31,14 +31,19 @@ pub struct PErr {
 
 impl<'a> ParseError<In<'a>> for PErr {
     fn from_error_kind(input: In<'a>, _: ErrorKind) -> Self {
-        PErr { span: token_span(input), msg: None }
+        PErr {
+            span: token_span(input),
+            msg: None,
+        }
     }
     fn append(_: In<'a>, _: ErrorKind, other: Self) -> Self {
         other
     }
     fn or(self, other: Self) -> Self {
         // Keep the error that got furthest; it names the token the user must fix.
-        if other.span.start > self.span.start || (other.span.start == self.span.start && self.msg.is_none()) {
+        if other.span.start > self.span.start
+            || (other.span.start == self.span.start && self.msg.is_none())
+        {
             other
         } else {
             self
@@ -53,11 +58,17 @@ impl<'a> FromExternalError<In<'a>, PErr> for PErr {
 }
 
 fn fail_at<T>(span: Span, msg: impl Into<String>) -> Result<T, nom::Err<PErr>> {
-    Err(nom::Err::Failure(PErr { span, msg: Some(msg.into()) }))
+    Err(nom::Err::Failure(PErr {
+        span,
+        msg: Some(msg.into()),
+    }))
 }
 
 fn backtrack<T>(i: In) -> Result<T, nom::Err<PErr>> {
-    Err(nom::Err::Error(PErr { span: token_span(i), msg: None }))
+    Err(nom::Err::Error(PErr {
+        span: token_span(i),
+        msg: None,
+    }))
 }
 
 /// The span of the token starting at `i` (after blanks), for error carets.
@@ -65,8 +76,15 @@ fn token_span(i: In) -> Span {
     match lex(i) {
         Ok((_, (_, span))) => span,
         Err(_) => {
-            let start = i.location_offset() + (i.fragment().len() - i.fragment().trim_start().len());
-            start..start + i.fragment().trim_start().chars().next().map_or(0, |c| c.len_utf8())
+            let start =
+                i.location_offset() + (i.fragment().len() - i.fragment().trim_start().len());
+            start
+                ..start
+                    + i.fragment()
+                        .trim_start()
+                        .chars()
+                        .next()
+                        .map_or(0, |c| c.len_utf8())
         }
     }
 }
@@ -224,10 +242,48 @@ const KEYWORDS: &[(&str, &str)] = &[
 
 /// Keywords that only make sense on link types we do not compile for.
 const FOREIGN_KEYWORDS: &[&str] = &[
-    "type", "subtype", "dir", "addr1", "addr2", "addr3", "addr4", "ra", "ta", "lane", "metac",
-    "bcc", "oam", "oamf4", "oamf4ec", "oamf4sc", "sc", "ilmic", "vpi", "vci", "connectmsg",
-    "metaconnect", "ifname", "rnr", "reason", "rset", "srnr", "action", "fisu", "lssu", "msu",
-    "hfisu", "hlssu", "hmsu", "sio", "opc", "dpc", "sls", "hsio", "hopc", "hdpc", "hsls",
+    "type",
+    "subtype",
+    "dir",
+    "addr1",
+    "addr2",
+    "addr3",
+    "addr4",
+    "ra",
+    "ta",
+    "lane",
+    "metac",
+    "bcc",
+    "oam",
+    "oamf4",
+    "oamf4ec",
+    "oamf4sc",
+    "sc",
+    "ilmic",
+    "vpi",
+    "vci",
+    "connectmsg",
+    "metaconnect",
+    "ifname",
+    "rnr",
+    "reason",
+    "rset",
+    "srnr",
+    "action",
+    "fisu",
+    "lssu",
+    "msu",
+    "hfisu",
+    "hlssu",
+    "hmsu",
+    "sio",
+    "opc",
+    "dpc",
+    "sls",
+    "hsio",
+    "hopc",
+    "hdpc",
+    "hsls",
 ];
 
 /// Names the scanner turns into numbers (offsets and values for `icmp[]`, `icmp6[]`, `tcp[]`).
@@ -309,12 +365,16 @@ fn lex(i: In) -> PResult<(Tok, Span)> {
 
 /// The longest-match scanner over `s`, which starts at byte `start` of the expression.
 fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
-    let Some(c) = s.chars().next() else { return Ok((0, Tok::End)) };
+    let Some(c) = s.chars().next() else {
+        return Ok((0, Tok::End));
+    };
     let bad = |len: usize, msg: String| fail_at(start..start + len, msg);
 
     if c == '\\' {
         // `\name`: a name even when it is a keyword (`ip proto \tcp`).
-        let len = s[1..].find(|c: char| c.is_whitespace() || "!()".contains(c)).map_or(s.len(), |n| n + 1);
+        let len = s[1..]
+            .find(|c: char| c.is_whitespace() || "!()".contains(c))
+            .map_or(s.len(), |n| n + 1);
         if len == 1 {
             return bad(1, "expected a name after '\\'".into());
         }
@@ -341,7 +401,10 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
             // are neither (`1:2:3`); `2:2` is a number, a colon and a number (`ip[2:2]`).
             let bogus = bogus_mac_prefix(cand);
             if bogus > 0 {
-                return bad(bogus, format!("bogus ethernet address '{}'", &cand[..bogus]));
+                return bad(
+                    bogus,
+                    format!("bogus ethernet address '{}'", &cand[..bogus]),
+                );
             }
         }
     }
@@ -370,7 +433,9 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
         }
         let parts: Vec<&str> = w.split('.').collect();
         if (2..=4).contains(&parts.len())
-            && parts.iter().all(|p| !p.is_empty() && (p.bytes().all(|b| b.is_ascii_digit()) || is_hex_literal(p)))
+            && parts.iter().all(|p| {
+                !p.is_empty() && (p.bytes().all(|b| b.is_ascii_digit()) || is_hex_literal(p))
+            })
         {
             return Ok((len, Tok::Hid(w.to_string())));
         }
@@ -409,7 +474,9 @@ fn bogus_mac_prefix(s: &str) -> usize {
 }
 
 fn is_hex_literal(w: &str) -> bool {
-    (w.starts_with("0x") || w.starts_with("0X")) && w.len() > 2 && w[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    (w.starts_with("0x") || w.starts_with("0X"))
+        && w.len() > 2
+        && w[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// libpcap's number syntax: decimal, 0x hex, or octal with a leading 0.
@@ -427,7 +494,12 @@ fn parse_num(w: &str) -> Result<u32, String> {
     u32::from_str_radix(digits, radix).map_err(|_| format!("number {} overflows 32 bits", w))
 }
 
-fn hex_groups(s: &str, sep: char, count: usize, width: std::ops::RangeInclusive<usize>) -> Option<Vec<u32>> {
+fn hex_groups(
+    s: &str,
+    sep: char,
+    count: usize,
+    width: std::ops::RangeInclusive<usize>,
+) -> Option<Vec<u32>> {
     let groups: Vec<&str> = s.split(sep).collect();
     if groups.len() != count {
         return None;
@@ -455,7 +527,9 @@ fn parse_mac_other(s: &str) -> Option<[u8; 6]> {
         return Some(std::array::from_fn(|i| g[i] as u8));
     }
     if let Some(g) = hex_groups(s, '.', 3, 4..=4) {
-        return Some(std::array::from_fn(|i| (g[i / 2] >> if i % 2 == 0 { 8 } else { 0 }) as u8));
+        return Some(std::array::from_fn(|i| {
+            (g[i / 2] >> if i % 2 == 0 { 8 } else { 0 }) as u8
+        }));
     }
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         let v = u64::from_str_radix(s, 16).ok()?;
@@ -470,7 +544,12 @@ fn parse_hid(s: &str, span: &Span) -> Result<(u32, u32), nom::Err<PErr>> {
     let mut addr: u32 = 0;
     let mut bits = 0;
     for p in s.split('.') {
-        let v = parse_num(p).map_err(|m| nom::Err::Failure(PErr { span: span.clone(), msg: Some(m) }))?;
+        let v = parse_num(p).map_err(|m| {
+            nom::Err::Failure(PErr {
+                span: span.clone(),
+                msg: Some(m),
+            })
+        })?;
         if v > 255 {
             return fail_at(span.clone(), format!("invalid IPv4 address '{}'", s));
         }
@@ -566,7 +645,11 @@ impl<'s> P<'s> {
                 Err(x) => return Err(x),
             };
             let (rest, (rhs, nctx)) = self.term_or_id(rest, ctx.clone())?;
-            e = if is_and { Expr::And(Box::new(e), Box::new(rhs)) } else { Expr::Or(Box::new(e), Box::new(rhs)) };
+            e = if is_and {
+                Expr::And(Box::new(e), Box::new(rhs))
+            } else {
+                Expr::Or(Box::new(e), Box::new(rhs))
+            };
             ctx = nctx;
             i = rest;
         }
@@ -639,7 +722,13 @@ impl<'s> P<'s> {
                 }
             }
             if FOREIGN_KEYWORDS.contains(&k) {
-                return fail_at(span, format!("'{}' is not supported on the link types bpfdump compiles for", k));
+                return fail_at(
+                    span,
+                    format!(
+                        "'{}' is not supported on the link types bpfdump compiles for",
+                        k
+                    ),
+                );
             }
         }
         self.relation(i)
@@ -658,7 +747,10 @@ impl<'s> P<'s> {
             Tok::Op("<") => RelOp::Lt,
             Tok::Op("!=") => RelOp::Ne,
             _ => {
-                return Err(nom::Err::Error(PErr { span: ospan, msg: None }));
+                return Err(nom::Err::Error(PErr {
+                    span: ospan,
+                    msg: None,
+                }));
             }
         };
         let (rest, rhs) = match arith(rest) {
@@ -666,17 +758,40 @@ impl<'s> P<'s> {
             Err(nom::Err::Error(_)) => {
                 let (t, s) = peek(rest)?;
                 let what = describe(&t, &s, self.src);
-                return fail_at(s, format!("expected a value after '{}', found {}", &self.src[ospan], what));
+                return fail_at(
+                    s,
+                    format!(
+                        "expected a value after '{}', found {}",
+                        &self.src[ospan], what
+                    ),
+                );
             }
             Err(x) => return Err(x),
         };
         let end = prev_end(rest);
-        Ok((rest, (Expr::Prim(Prim::Rel { op: relop, lhs, rhs }, start..end), None)))
+        Ok((
+            rest,
+            (
+                Expr::Prim(
+                    Prim::Rel {
+                        op: relop,
+                        lhs,
+                        rhs,
+                    },
+                    start..end,
+                ),
+                None,
+            ),
+        ))
     }
 
     /// head id, where head is `pqual dqual aqual | pqual dqual | pqual aqual | pqual proto |
     /// pqual protochain | pqual gateway`. Returns None when `i` does not start a head.
-    fn qualified<'a>(&self, i: In<'a>, start: usize) -> Result<Option<(In<'a>, (Expr, Ctx))>, nom::Err<PErr>> {
+    fn qualified<'a>(
+        &self,
+        i: In<'a>,
+        start: usize,
+    ) -> Result<Option<(In<'a>, (Expr, Ctx))>, nom::Err<PErr>> {
         let mut q = Quals::default();
         let mut rest = i;
         let (t, span) = peek(rest)?;
@@ -733,7 +848,12 @@ impl<'s> P<'s> {
             // Just a protocol name (or nothing): not a head.
             return Ok(None);
         }
-        let last = q.kind.as_ref().map(|k| k.1.clone()).or_else(|| q.dir.as_ref().map(|d| d.1.clone())).unwrap();
+        let last = q
+            .kind
+            .as_ref()
+            .map(|k| k.1.clone())
+            .or_else(|| q.dir.as_ref().map(|d| d.1.clone()))
+            .unwrap();
         let ctx = Some(q);
         match self.id(rest, ctx.clone()) {
             Ok((r, e)) => Ok(Some((r, (e, ctx)))),
@@ -748,7 +868,15 @@ impl<'s> P<'s> {
                     Some(Kind::Proto) | Some(Kind::Protochain) => "a protocol number or name",
                 };
                 let _ = start;
-                fail_at(s.clone(), format!("expected {} after '{}', found {}", what, &self.src[last], describe(&t, &s, self.src)))
+                fail_at(
+                    s.clone(),
+                    format!(
+                        "expected {} after '{}', found {}",
+                        what,
+                        &self.src[last],
+                        describe(&t, &s, self.src)
+                    ),
+                )
             }
             Err(x) => Err(x),
         }
@@ -801,13 +929,27 @@ impl<'s> P<'s> {
             }
             Tok::Hid(text) => {
                 let (rest, _) = tok(i)?;
-                let (addr, bits) = parse_hid(&text, &span)?;
+                let (addr, bits) = match parse_hid(&text, &span) {
+                    Ok(v) => v,
+                    Err(e)
+                        if text.split('.').count() == 2
+                            && op("/")(rest).is_err()
+                            && kw("mask")(rest).is_err() =>
+                    {
+                        let _ = e;
+                        return Ok((rest, prim_id(q, Id::Dotted(text), span)));
+                    }
+                    Err(e) => return Err(e),
+                };
                 if let Ok((r, _)) = op("/")(rest) {
                     let (r, (len, lspan)) = num(r).or_else(|_| {
                         let s = token_span(r);
                         fail_at(s, "expected a prefix length after '/'")
                     })?;
-                    return Ok((r, prim_id(q, Id::V4Prefix { addr, bits, len }, span.start..lspan.end)));
+                    return Ok((
+                        r,
+                        prim_id(q, Id::V4Prefix { addr, bits, len }, span.start..lspan.end),
+                    ));
                 }
                 if let Ok((r, _)) = kw("mask")(rest) {
                     let (r, (t2, s2)) = tok(r)?;
@@ -818,7 +960,18 @@ impl<'s> P<'s> {
                     if mbits != 32 {
                         return fail_at(s2, format!("netmask '{}' must have four parts", m));
                     }
-                    return Ok((r, prim_id(q, Id::V4Mask { addr, bits, mask: mv }, span.start..s2.end)));
+                    return Ok((
+                        r,
+                        prim_id(
+                            q,
+                            Id::V4Mask {
+                                addr,
+                                bits,
+                                mask: mv,
+                            },
+                            span.start..s2.end,
+                        ),
+                    ));
                 }
                 Ok((rest, prim_id(q, Id::V4 { addr, bits }, span)))
             }
@@ -829,7 +982,10 @@ impl<'s> P<'s> {
                         let s = token_span(r);
                         fail_at(s, "expected a prefix length after '/'")
                     })?;
-                    return Ok((r, prim_id(q, Id::V6Prefix(a.octets(), len), span.start..lspan.end)));
+                    return Ok((
+                        r,
+                        prim_id(q, Id::V6Prefix(a.octets(), len), span.start..lspan.end),
+                    ));
                 }
                 Ok((rest, prim_id(q, Id::V6(a.octets()), span)))
             }
@@ -847,7 +1003,14 @@ impl<'s> P<'s> {
                 Ok(x) => Ok(x),
                 Err(_) => {
                     let (t, s) = peek(r)?;
-                    fail_at(s.clone(), format!("expected a number after '{}', found {}", after, describe(&t, &s, self.src)))
+                    fail_at(
+                        s.clone(),
+                        format!(
+                            "expected a number after '{}', found {}",
+                            after,
+                            describe(&t, &s, self.src)
+                        ),
+                    )
                 }
             }
         };
@@ -863,8 +1026,12 @@ impl<'s> P<'s> {
             Tok::Kw(k) if proto_of(k).is_some() => {
                 // pqual broadcast / pqual multicast
                 match peek(rest)? {
-                    (Tok::Kw("broadcast"), s) => (tok(rest)?.0, Prim::Broadcast(proto_of(k)), s.end),
-                    (Tok::Kw("multicast"), s) => (tok(rest)?.0, Prim::Multicast(proto_of(k)), s.end),
+                    (Tok::Kw("broadcast"), s) => {
+                        (tok(rest)?.0, Prim::Broadcast(proto_of(k)), s.end)
+                    }
+                    (Tok::Kw("multicast"), s) => {
+                        (tok(rest)?.0, Prim::Multicast(proto_of(k)), s.end)
+                    }
                     _ => return Ok(None),
                 }
             }
@@ -885,7 +1052,16 @@ impl<'s> P<'s> {
                     Tok::Op("<") => ByteOp::Lt,
                     Tok::Op(">") => ByteOp::Gt,
                     Tok::Op("=") => ByteOp::Eq,
-                    _ => return fail_at(s2.clone(), format!("expected one of & | < > = after 'byte {}', found {}", off, describe(&t2, &s2, self.src))),
+                    _ => {
+                        return fail_at(
+                            s2.clone(),
+                            format!(
+                                "expected one of & | < > = after 'byte {}', found {}",
+                                off,
+                                describe(&t2, &s2, self.src)
+                            ),
+                        )
+                    }
                 };
                 let (r, (val, s3)) = need_num(r, &self.src[s2])?;
                 (r, Prim::Byte { off, op: bop, val }, s3.end)
@@ -928,7 +1104,27 @@ impl<'s> P<'s> {
 fn starts_arith_continuation(i: In) -> bool {
     matches!(
         peek(i),
-        Ok((Tok::Op(">" | ">=" | "=" | "==" | "<=" | "<" | "!=" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" | "<<" | ">>"), _))
+        Ok((
+            Tok::Op(
+                ">" | ">="
+                    | "="
+                    | "=="
+                    | "<="
+                    | "<"
+                    | "!="
+                    | "+"
+                    | "-"
+                    | "*"
+                    | "/"
+                    | "%"
+                    | "&"
+                    | "|"
+                    | "^"
+                    | "<<"
+                    | ">>"
+            ),
+            _
+        ))
     )
 }
 
@@ -939,11 +1135,22 @@ fn prev_end(i: In) -> usize {
 
 fn prim_id(q: Quals, id: Id, span: Span) -> Expr {
     // Inherited qualifiers lie before the id too; the primitive spans from the first.
-    let start = [q.proto.as_ref().map(|p| p.1.start), q.dir.as_ref().map(|d| d.1.start), q.kind.as_ref().map(|k| k.1.start)]
-        .into_iter()
-        .flatten()
-        .fold(span.start, usize::min);
-    Expr::Prim(Prim::Id { quals: q, id, id_span: span.clone() }, start..span.end)
+    let start = [
+        q.proto.as_ref().map(|p| p.1.start),
+        q.dir.as_ref().map(|d| d.1.start),
+        q.kind.as_ref().map(|k| k.1.start),
+    ]
+    .into_iter()
+    .flatten()
+    .fold(span.start, usize::min);
+    Expr::Prim(
+        Prim::Id {
+            quals: q,
+            id,
+            id_span: span.clone(),
+        },
+        start..span.end,
+    )
 }
 
 pub(crate) fn proto_of(k: &str) -> Option<Proto> {
@@ -1022,7 +1229,9 @@ fn arith(i: In) -> PResult<Arith> {
         operand,
         move |o: Operation<(), (), ArOp, Arith>| -> Result<Arith, PErr> {
             match o {
-                Operation::Binary(l, o, r) => Ok(Arith::Bin(o, Box::new(l), Box::new(r), start..start)),
+                Operation::Binary(l, o, r) => {
+                    Ok(Arith::Bin(o, Box::new(l), Box::new(r), start..start))
+                }
                 _ => unreachable!("no prefix or postfix operators are registered"),
             }
         },
@@ -1045,19 +1254,27 @@ fn operand(i: In) -> PResult<Arith> {
             (r, a)
         }
         Tok::Kw(k) => {
-            let Some(p) = proto_of(k) else { return backtrack(i) };
+            let Some(p) = proto_of(k) else {
+                return backtrack(i);
+            };
             let (r, _) = op("[")(rest)?;
             let (r, off) = arith(r).map_err(|e| match e {
                 nom::Err::Error(_) => {
                     let s = token_span(r);
-                    nom::Err::Failure(PErr { span: s, msg: Some(format!("expected an offset after '{}['", k)) })
+                    nom::Err::Failure(PErr {
+                        span: s,
+                        msg: Some(format!("expected an offset after '{}['", k)),
+                    })
                 }
                 x => x,
             })?;
             let (r, size) = match op(":")(r) {
                 Ok((r2, _)) => {
                     let (r3, (n, s)) = num(r2).map_err(|_| {
-                        nom::Err::Failure(PErr { span: token_span(r2), msg: Some("expected a size (1, 2 or 4) after ':'".into()) })
+                        nom::Err::Failure(PErr {
+                            span: token_span(r2),
+                            msg: Some("expected a size (1, 2 or 4) after ':'".into()),
+                        })
                     })?;
                     if !matches!(n, 1 | 2 | 4) {
                         return fail_at(s, "data size must be 1, 2, or 4");
@@ -1068,9 +1285,20 @@ fn operand(i: In) -> PResult<Arith> {
             };
             let (r, rb) = op("]")(r).map_err(|_| {
                 let s = token_span(r);
-                nom::Err::Failure(PErr { span: s, msg: Some("expected ']' to close the packet access".into()) })
+                nom::Err::Failure(PErr {
+                    span: s,
+                    msg: Some("expected ']' to close the packet access".into()),
+                })
             })?;
-            (r, Arith::Load { proto: p, off: Box::new(off), size, span: span.start..rb.end })
+            (
+                r,
+                Arith::Load {
+                    proto: p,
+                    off: Box::new(off),
+                    size,
+                    span: span.start..rb.end,
+                },
+            )
         }
         _ => return backtrack(i),
     };
@@ -1104,7 +1332,11 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
                 }
             }
         };
-        let span = if e.span.is_empty() { e.span.start..e.span.start + 1 } else { e.span };
+        let span = if e.span.is_empty() {
+            e.span.start..e.span.start + 1
+        } else {
+            e.span
+        };
         Error::new(msg, span)
     };
     match p.expr(input, None) {
@@ -1132,7 +1364,10 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
 /// The token at byte `pos` of `src`.
 fn peek_at(src: &str, pos: usize) -> (Tok, Span) {
     let pos = pos.min(src.len());
-    match scan(src[pos..].trim_start(), pos + (src[pos..].len() - src[pos..].trim_start().len())) {
+    match scan(
+        src[pos..].trim_start(),
+        pos + (src[pos..].len() - src[pos..].trim_start().len()),
+    ) {
         Ok((len, t)) => {
             let s = pos + (src[pos..].len() - src[pos..].trim_start().len());
             (t, s..s + len)
@@ -1146,7 +1381,9 @@ mod tests {
     use super::*;
 
     fn ok(s: &str) -> Expr {
-        parse(s).unwrap_or_else(|e| panic!("{}: {} at {:?}", s, e.message, e.span)).unwrap()
+        parse(s)
+            .unwrap_or_else(|e| panic!("{}: {} at {:?}", s, e.message, e.span))
+            .unwrap()
     }
     fn err(s: &str) -> Error {
         parse(s).expect_err(s)
@@ -1165,7 +1402,9 @@ mod tests {
     fn qualifiers_are_inherited() {
         let e = ok("src host 10.0.0.1 or 10.0.0.2");
         let Expr::Or(_, r) = e else { panic!() };
-        let Expr::Prim(Prim::Id { quals, .. }, _) = *r else { panic!() };
+        let Expr::Prim(Prim::Id { quals, .. }, _) = *r else {
+            panic!()
+        };
         assert_eq!(quals.dir.map(|d| d.0), Some(Dir::Src));
         assert_eq!(quals.kind.map(|k| k.0), Some(Kind::Host));
         // `not host a and b` is `(not host a) and host b`
@@ -1187,7 +1426,10 @@ mod tests {
 
     #[test]
     fn tokens_follow_libpcap() {
-        assert!(matches!(ok("tcp[tcpflags] & tcp-syn != 0"), Expr::Prim(Prim::Rel { .. }, _)));
+        assert!(matches!(
+            ok("tcp[tcpflags] & tcp-syn != 0"),
+            Expr::Prim(Prim::Rel { .. }, _)
+        ));
         err("len-1 > 3");
         ok("ip[0]-1>3");
         ok("portrange 1024-1030");
@@ -1196,20 +1438,34 @@ mod tests {
         ok("ether host 001122334455");
         ok("host ::ffff:1.2.3.4");
         ok("ip proto \\tcp");
-        assert_eq!(err("ip[0] = 08").message, "number 08 contains non-octal digit");
-        assert_eq!(err("ip[0] = 4294967296").message, "number 4294967296 overflows 32 bits");
+        assert_eq!(
+            err("ip[0] = 08").message,
+            "number 08 contains non-octal digit"
+        );
+        assert_eq!(
+            err("ip[0] = 4294967296").message,
+            "number 4294967296 overflows 32 bits"
+        );
         err("ether host 1:2:3");
     }
 
     #[test]
     fn xor_grabs_the_rest() {
         // a + b ^ c + d  ==  a + (b ^ (c + d))
-        let Expr::Prim(Prim::Rel { lhs, .. }, _) = ok("ip[0] + 1 ^ 2 + 3 = 0") else { panic!() };
-        let Arith::Bin(ArOp::Add, _, r, _) = lhs else { panic!("{:?}", lhs) };
-        let Arith::Bin(ArOp::Xor, _, rr, _) = *r else { panic!() };
+        let Expr::Prim(Prim::Rel { lhs, .. }, _) = ok("ip[0] + 1 ^ 2 + 3 = 0") else {
+            panic!()
+        };
+        let Arith::Bin(ArOp::Add, _, r, _) = lhs else {
+            panic!("{:?}", lhs)
+        };
+        let Arith::Bin(ArOp::Xor, _, rr, _) = *r else {
+            panic!()
+        };
         assert!(matches!(*rr, Arith::Bin(ArOp::Add, ..)));
         // precedence of the others is C-like: 1 + 2 * 3
-        let Expr::Prim(Prim::Rel { lhs, .. }, _) = ok("1 + 2 * 3 = 7") else { panic!() };
+        let Expr::Prim(Prim::Rel { lhs, .. }, _) = ok("1 + 2 * 3 = 7") else {
+            panic!()
+        };
         assert!(matches!(lhs, Arith::Bin(ArOp::Add, ..)));
     }
 
@@ -1238,7 +1494,9 @@ mod tests {
     #[test]
     fn dir_or_dir_is_one_qualifier_only_when_complete() {
         let e = ok("src or dst host 10.0.0.1");
-        let Expr::Prim(Prim::Id { quals, .. }, _) = e else { panic!("{:?}", e) };
+        let Expr::Prim(Prim::Id { quals, .. }, _) = e else {
+            panic!("{:?}", e)
+        };
         assert_eq!(quals.dir.map(|d| d.0), Some(Dir::Or));
         ok("src 10.0.0.1 or dst 10.0.0.2");
     }

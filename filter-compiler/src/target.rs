@@ -76,9 +76,15 @@ pub struct Target {
 
 impl Target {
     pub fn offline(linktype: LinkType) -> Target {
-        Target { linktype, mode: Mode::Offline }
+        Target {
+            linktype,
+            mode: Mode::Offline,
+        }
     }
     pub fn kernel(linktype: LinkType) -> Target {
-        Target { linktype, mode: Mode::Kernel }
+        Target {
+            linktype,
+            mode: Mode::Kernel,
+        }
     }
 }

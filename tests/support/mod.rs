@@ -41,10 +41,26 @@ pub struct Suite {
 }
 
 pub const SUITES: [Suite; 4] = [
-    Suite { corpus: "ethernet.txt", capture: "sample.pcap", linktype: LinkType::En10mb },
-    Suite { corpus: "sll.txt", capture: "sll.pcap", linktype: LinkType::LinuxSll },
-    Suite { corpus: "sll2.txt", capture: "sll2.pcap", linktype: LinkType::LinuxSll2 },
-    Suite { corpus: "raw.txt", capture: "raw.pcap", linktype: LinkType::Raw },
+    Suite {
+        corpus: "ethernet.txt",
+        capture: "sample.pcap",
+        linktype: LinkType::En10mb,
+    },
+    Suite {
+        corpus: "sll.txt",
+        capture: "sll.pcap",
+        linktype: LinkType::LinuxSll,
+    },
+    Suite {
+        corpus: "sll2.txt",
+        capture: "sll2.pcap",
+        linktype: LinkType::LinuxSll2,
+    },
+    Suite {
+        corpus: "raw.txt",
+        capture: "raw.pcap",
+        linktype: LinkType::Raw,
+    },
 ];
 
 /// The corpus of expressions tcpdump rejects (for Ethernet, offline).
@@ -84,7 +100,12 @@ pub fn load_corpus(file: &'static str) -> Vec<Entry> {
             Some((e, n)) if file == ERRORS => (e.to_string(), n.to_string()),
             _ => (raw.to_string(), String::new()),
         };
-        out.push(Entry { file, line: i + 1, expr, note });
+        out.push(Entry {
+            file,
+            line: i + 1,
+            expr,
+            note,
+        });
     }
     assert!(!out.is_empty(), "corpus {} is empty", path.display());
     out
@@ -189,7 +210,10 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
     let mut off = 24;
     while off < d.len() {
         if off + 16 > d.len() {
-            return Err(format!("{}: truncated record header at byte {off}", path.display()));
+            return Err(format!(
+                "{}: truncated record header at byte {off}",
+                path.display()
+            ));
         }
         let ts_sec = u32_at(off);
         let frac = u32_at(off + 4);
@@ -197,7 +221,10 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
         let wirelen = u32_at(off + 12);
         off += 16;
         if off + caplen > d.len() {
-            return Err(format!("{}: truncated record data at byte {off}", path.display()));
+            return Err(format!(
+                "{}: truncated record data at byte {off}",
+                path.display()
+            ));
         }
         let ts_usec = if nsec { frac / 1000 } else { frac };
         packets.push(Packet {
@@ -209,7 +236,11 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
         });
         off += caplen;
     }
-    Ok(Capture { path: path.to_path_buf(), linktype, packets })
+    Ok(Capture {
+        path: path.to_path_buf(),
+        linktype,
+        packets,
+    })
 }
 
 pub fn load_capture(name: &str) -> Capture {
@@ -236,7 +267,9 @@ pub struct SystemResolver {
     tables: OnceLock<Tables>,
 }
 
-pub static SYSTEM: SystemResolver = SystemResolver { tables: OnceLock::new() };
+pub static SYSTEM: SystemResolver = SystemResolver {
+    tables: OnceLock::new(),
+};
 
 fn etc_lines(name: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(Path::new("/etc").join(name)).unwrap_or_default();
@@ -288,8 +321,12 @@ impl SystemResolver {
                 if w.len() < 2 {
                     continue;
                 }
-                let Some((port, proto)) = w[1].split_once('/') else { continue };
-                let Ok(port) = port.parse::<u16>() else { continue };
+                let Some((port, proto)) = w[1].split_once('/') else {
+                    continue;
+                };
+                let Ok(port) = port.parse::<u16>() else {
+                    continue;
+                };
                 let mut names = vec![w[0].clone()];
                 names.extend(w[2..].iter().cloned());
                 t.services.push((names, port, proto.to_string()));
@@ -318,7 +355,9 @@ impl SystemResolver {
                 if w.len() < 2 {
                     continue;
                 }
-                let Some(n) = inet_network(&w[1]) else { continue };
+                let Some(n) = inet_network(&w[1]) else {
+                    continue;
+                };
                 let mut names = vec![w[0].clone()];
                 names.extend(w[2..].iter().cloned());
                 t.networks.push((names, n));
@@ -348,11 +387,19 @@ fn dedup<T: PartialEq>(v: Vec<T>) -> Vec<T> {
 
 impl Resolver for SystemResolver {
     fn host_v4(&self, name: &str) -> Vec<[u8; 4]> {
-        let v = self.t().hosts4.iter().filter(|(n, _)| n.iter().any(|x| x.eq_ignore_ascii_case(name)));
+        let v = self
+            .t()
+            .hosts4
+            .iter()
+            .filter(|(n, _)| n.iter().any(|x| x.eq_ignore_ascii_case(name)));
         dedup(v.map(|(_, a)| *a).collect())
     }
     fn host_v6(&self, name: &str) -> Vec<[u8; 16]> {
-        let v = self.t().hosts6.iter().filter(|(n, _)| n.iter().any(|x| x.eq_ignore_ascii_case(name)));
+        let v = self
+            .t()
+            .hosts6
+            .iter()
+            .filter(|(n, _)| n.iter().any(|x| x.eq_ignore_ascii_case(name)));
         dedup(v.map(|(_, a)| *a).collect())
     }
     fn service(&self, name: &str, proto: ServiceProto) -> Option<u16> {
@@ -368,13 +415,25 @@ impl Resolver for SystemResolver {
             .map(|(_, port, _)| *port)
     }
     fn protocol(&self, name: &str) -> Option<u8> {
-        self.t().protocols.iter().find(|(n, _)| n.iter().any(|x| x == name)).map(|(_, p)| *p)
+        self.t()
+            .protocols
+            .iter()
+            .find(|(n, _)| n.iter().any(|x| x == name))
+            .map(|(_, p)| *p)
     }
     fn ether_host(&self, name: &str) -> Option<[u8; 6]> {
-        self.t().ethers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, m)| *m)
+        self.t()
+            .ethers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, m)| *m)
     }
     fn network(&self, name: &str) -> Option<u32> {
-        self.t().networks.iter().find(|(n, _)| n.iter().any(|x| x == name)).map(|(_, v)| *v)
+        self.t()
+            .networks
+            .iter()
+            .find(|(n, _)| n.iter().any(|x| x == name))
+            .map(|(_, v)| *v)
     }
 }
 
@@ -398,8 +457,10 @@ fn install_hook() {
                 } else {
                     "non-string panic payload".to_string()
                 };
-                let loc =
-                    info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                let loc = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
                 LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg}{loc}")));
             } else {
                 prev(info);
@@ -414,13 +475,22 @@ pub fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let was = QUIET.with(|q| q.replace(true));
     let r = panic::catch_unwind(AssertUnwindSafe(f));
     QUIET.with(|q| q.set(was));
-    r.map_err(|_| LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panic".to_string()))
+    r.map_err(|_| {
+        LAST_PANIC
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_else(|| "panic".to_string())
+    })
 }
 
 // ----------------------------------------------------------------------- compile and run
 
 pub fn options(optimize: bool) -> Options<'static> {
-    Options { optimize, snaplen: SNAPLEN, netmask: 0, resolver: &SYSTEM }
+    Options {
+        optimize,
+        snaplen: SNAPLEN,
+        netmask: 0,
+        resolver: &SYSTEM,
+    }
 }
 
 /// What compiling one expression gave.
@@ -460,13 +530,19 @@ pub fn check(prog: &[Insn]) -> Result<(), String> {
 
 /// Runs `prog` over every packet (`view` maps a packet to the bytes, wire length and metadata
 /// the program sees, or None to skip it) and returns the indices of the packets it keeps.
-pub fn kept_by<'p, F>(prog: &[Insn], packets: &'p [Packet], view: F) -> Result<BTreeSet<usize>, String>
+pub fn kept_by<'p, F>(
+    prog: &[Insn],
+    packets: &'p [Packet],
+    view: F,
+) -> Result<BTreeSet<usize>, String>
 where
     F: Fn(&'p Packet) -> Option<(Cow<'p, [u8]>, u32, Meta)>,
 {
     let mut kept = BTreeSet::new();
     for p in packets {
-        let Some((bytes, wirelen, meta)) = view(p) else { continue };
+        let Some((bytes, wirelen, meta)) = view(p) else {
+            continue;
+        };
         let r = guarded(|| interp::run(prog, &bytes, wirelen, &meta))
             .map_err(|m| format!("interp PANICKED on packet {}: {m}", p.index))?;
         if r != 0 {
@@ -478,7 +554,9 @@ where
 
 /// The packets `prog` keeps when run over the capture's own bytes.
 pub fn kept_offline(prog: &[Insn], packets: &[Packet]) -> Result<BTreeSet<usize>, String> {
-    kept_by(prog, packets, |p| Some((Cow::Borrowed(&p.data[..]), p.wirelen, Meta::default())))
+    kept_by(prog, packets, |p| {
+        Some((Cow::Borrowed(&p.data[..]), p.wirelen, Meta::default()))
+    })
 }
 
 /// "0-7, 12, 100-123" (or "none").
@@ -519,7 +597,9 @@ pub fn tcpdump() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
     dirs.extend(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from));
-    dirs.into_iter().map(|d| d.join("tcpdump")).find(|p| p.is_file())
+    dirs.into_iter()
+        .map(|d| d.join("tcpdump"))
+        .find(|p| p.is_file())
 }
 
 /// Runs `tcpdump -tt -nn -r capture -- expr` and returns the indices of the packets it printed
@@ -552,22 +632,36 @@ pub fn tcpdump_kept_with(
         .map_err(|e| format!("cannot run {}: {e}", tcpdump.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().filter(|l| !l.starts_with("reading from file")).next_back().unwrap_or("");
+        let last = err
+            .lines()
+            .filter(|l| !l.starts_with("reading from file"))
+            .next_back()
+            .unwrap_or("");
         return Err(format!("tcpdump failed ({}): {}", out.status, last.trim()));
     }
     let mut kept = BTreeSet::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some(ts) = line.split(' ').next() else { continue };
-        let Some((s, u)) = ts.split_once('.') else { continue };
+        let Some(ts) = line.split(' ').next() else {
+            continue;
+        };
+        let Some((s, u)) = ts.split_once('.') else {
+            continue;
+        };
         if u.len() != 6 || !s.bytes().all(|c| c.is_ascii_digit()) || s.is_empty() {
             continue;
         }
-        let (Ok(s), Ok(u)) = (s.parse::<u32>(), u.parse::<u32>()) else { continue };
+        let (Ok(s), Ok(u)) = (s.parse::<u32>(), u.parse::<u32>()) else {
+            continue;
+        };
         match by_ts.get(&(s, u)) {
             Some(&i) => {
                 kept.insert(i);
             }
-            None => return Err(format!("tcpdump printed a timestamp not in the capture: {line}")),
+            None => {
+                return Err(format!(
+                    "tcpdump printed a timestamp not in the capture: {line}"
+                ))
+            }
         }
     }
     Ok(kept)
@@ -584,14 +678,23 @@ pub fn tcpdump_program(tcpdump: &Path, capture: &Path, expr: &str) -> Result<Vec
         .output()
         .map_err(|e| format!("cannot run {}: {e}", tcpdump.display()))?;
     if !out.status.success() {
-        return Err(format!("tcpdump -ddd failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "tcpdump -ddd failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
-    let n: usize = lines.next().and_then(|l| l.trim().parse().ok()).ok_or("no count line")?;
+    let n: usize = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or("no count line")?;
     let mut prog = Vec::with_capacity(n);
     for l in lines {
-        let f: Vec<u64> = l.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
         if f.len() != 4 {
             return Err(format!("bad -ddd line: {l}"));
         }
@@ -607,7 +710,10 @@ pub fn tcpdump_program(tcpdump: &Path, capture: &Path, expr: &str) -> Result<Vec
 
 /// Maps `f` over `items` on a few threads (at least 2), keeping the order.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -622,7 +728,12 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
             });
         }
     });
-    results.into_inner().unwrap().into_iter().map(|r| r.expect("worker died")).collect()
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("worker died"))
+        .collect()
 }
 
 /// Writes a full report next to the test binaries and returns its path (for failure messages).
