@@ -14,6 +14,7 @@ pub mod emit;
 pub mod error;
 pub mod interp;
 pub mod ir;
+pub mod kernel_view;
 pub mod lower;
 pub mod optimize;
 pub mod parse;
@@ -40,6 +41,14 @@ pub struct Options<'r> {
 /// Compiles a pcap-filter(7) expression for `target`. An empty expression accepts everything.
 pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, Error> {
     let bool_ = match parse::parse(expr)? {
+        Some(ast) if *target == Target::kernel(LinkType::En10mb) => {
+            let plain = lower::Lower::new(*target, opts).expr(&ast)?;
+            let stripped = lower::Lower::new(*target, opts)
+                .for_stripped_frames()
+                .expr(&ast)?;
+            let stripped = kernel_view::for_stripped_frames(stripped).map_err(Error::whole)?;
+            kernel_view::combine(plain, stripped)
+        }
         Some(ast) => lower::Lower::new(*target, opts).expr(&ast)?,
         None => ir::Bool::Const(true),
     };

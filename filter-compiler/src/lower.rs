@@ -89,6 +89,9 @@ pub struct Lower<'a> {
     off_nl: u32,
     vlan_depth: u32,
     mpls_depth: u32,
+    /// Lowering for frames whose outer VLAN tag the kernel moved into metadata (see
+    /// [`kernel_view`]); the program still reads the frame as stored.
+    stripped: bool,
     /// Scratch slots in use by the relation being lowered.
     slots: u32,
     /// The optimizer will run: constant folding it would do may raise errors (as libpcap's).
@@ -175,9 +178,31 @@ impl<'a> Lower<'a> {
             off_nl: 0,
             vlan_depth: 0,
             mpls_depth: 0,
+            stripped: false,
             slots: 0,
             optimize: opts.optimize,
         }
+    }
+
+    /// The packet's length as it would be in a capture file: a cooked socket's filter sees
+    /// the packet without the cooked header the file has.
+    fn len(&self) -> Vec<Insn> {
+        let mut s = vec![Insn::stmt(LD | W | LEN, 0)];
+        if self.cooked_kernel() {
+            let hdr = if self.target.linktype == LinkType::LinuxSll {
+                16
+            } else {
+                20
+            };
+            s.push(Insn::stmt(ALU | ADD | K, hdr));
+        }
+        s
+    }
+
+    /// Lower for frames the kernel stripped a VLAN tag from (see [`crate::kernel_view`]).
+    pub fn for_stripped_frames(mut self) -> Self {
+        self.stripped = true;
+        self
     }
 
     fn nl(&self) -> u32 {
@@ -245,14 +270,15 @@ impl<'a> Lower<'a> {
                     p if p <= ETHERMTU => is_8023.and(cmp(llc, B, p)),
                     p => cmp(off, H, p),
                 };
-                // On a live socket the kernel has stripped the outer VLAN tag: a frame that
-                // had one must not match as untagged, or the filter would mean something
-                // else on the wire than in the file it writes.
-                if self.kernel() && self.vlan_depth == 0 {
-                    Bool::test(vec![anc(SKF_AD_VLAN_TAG_PRESENT)], JMP | JEQ | K, 0).and(b)
-                } else {
-                    b
+                if self.stripped && off == 12 {
+                    // The frame's type field is the stripped tag's TPID: only the TPIDs can
+                    // match there, and everything behind it is dead code.
+                    return Ok(match proto {
+                        0x8100 | 0x88a8 | 0x9100 => cmp(off, H, proto),
+                        _ => Bool::Const(false),
+                    });
                 }
+                b
             }
             LinkField::Sll(_) | LinkField::Anc => {
                 let field = |k: u32| match self.link {
@@ -603,8 +629,8 @@ impl<'a> Lower<'a> {
             Prim::Proto(p) => self.proto_abbrev(*p, span),
             Prim::Broadcast(proto) => self.broadcast(*proto, span),
             Prim::Multicast(proto) => self.multicast(*proto, span),
-            Prim::Less(n) => Ok(Bool::test(vec![Insn::stmt(LD | W | LEN, 0)], JMP | JGT | K, *n).not()),
-            Prim::Greater(n) => Ok(Bool::test(vec![Insn::stmt(LD | W | LEN, 0)], JMP | JGE | K, *n)),
+            Prim::Less(n) => Ok(Bool::test(self.len(), JMP | JGT | K, *n).not()),
+            Prim::Greater(n) => Ok(Bool::test(self.len(), JMP | JGE | K, *n)),
             Prim::Byte { off, op, val } => {
                 let nl = self.nl();
                 let (off, val) = (*off, *val);
@@ -722,27 +748,15 @@ impl<'a> Lower<'a> {
         if self.mpls_depth > 0 {
             return err("'vlan' after 'mpls' is not supported", span);
         }
-        let b = if self.kernel() && self.vlan_depth == 0 {
-            // The kernel moved the outer tag into metadata; nothing shifts in the packet.
-            let present = Bool::test(vec![anc(SKF_AD_VLAN_TAG_PRESENT)], JMP | JEQ | K, 1);
-            let vid = id.map(|v| {
-                Bool::test(
-                    vec![anc(SKF_AD_VLAN_TAG), Insn::stmt(ALU | AND | K, 0x0fff)],
-                    JMP | JEQ | K,
-                    v,
-                )
-            });
-            self.vlan_depth += 1;
-            return Ok(present.and(vid.unwrap_or(Bool::Const(true))));
-        } else {
-            let tpid = cmp(off, H, 0x8100)
-                .or(cmp(off, H, 0x88a8))
-                .or(cmp(off, H, 0x9100));
-            let vid = id
-                .map(|v| mcmp(off + 2, H, 0x0fff, v))
-                .unwrap_or(Bool::Const(true));
-            tpid.and(vid)
-        };
+        // Written against the frame as stored; on a live socket whose kernel stripped the
+        // tag, `kernel_view` turns the reads of bytes 12..16 into metadata loads.
+        let tpid = cmp(off, H, 0x8100)
+            .or(cmp(off, H, 0x88a8))
+            .or(cmp(off, H, 0x9100));
+        let vid = id
+            .map(|v| mcmp(off + 2, H, 0x0fff, v))
+            .unwrap_or(Bool::Const(true));
+        let b = tpid.and(vid);
         self.link = LinkField::Ether(off + 4);
         self.off_linkpl += 4;
         self.vlan_depth += 1;
@@ -1366,7 +1380,7 @@ impl<'a> Lower<'a> {
     }
 
     fn slot(&mut self, span: &Span) -> R<u32> {
-        if self.slots >= MEMWORDS {
+        if self.slots >= crate::kernel_view::SCRATCH {
             return err(
                 "expression too complex: more than 16 intermediate values",
                 span,
@@ -1384,7 +1398,7 @@ impl<'a> Lower<'a> {
         }
         match a {
             Arith::Num(k) => Ok((Bool::Const(true), vec![Insn::stmt(LD | IMM, *k)])),
-            Arith::Len => Ok((Bool::Const(true), vec![Insn::stmt(LD | W | LEN, 0)])),
+            Arith::Len => Ok((Bool::Const(true), self.len())),
             Arith::Neg(x) => {
                 let (c, mut s) = self.arith(x)?;
                 s.push(Insn::stmt(ALU | NEG, 0));
@@ -1443,6 +1457,27 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// On a cooked socket the kernel shows the filter no cooked header: whole header fields
+    /// that it keeps as socket metadata are read through ancillary loads instead.
+    fn cooked_field(&self, off: &Arith, size: u32, span: &Span) -> R<Insn> {
+        use LinkType::{LinuxSll, LinuxSll2};
+        let field = match (self.target.linktype, const_value(off)?, size) {
+            (LinuxSll, Some(0), 2) | (LinuxSll2, Some(10), 1) => Some(SKF_AD_PKTTYPE),
+            (LinuxSll, Some(2), 2) | (LinuxSll2, Some(8), 2) => Some(SKF_AD_HATYPE),
+            (LinuxSll, Some(14), 2) | (LinuxSll2, Some(0), 2) => Some(SKF_AD_PROTOCOL),
+            (LinuxSll2, Some(4), 4) => Some(SKF_AD_IFINDEX),
+            _ => None,
+        };
+        match field {
+            Some(f) => Ok(anc(f)),
+            None => err(
+                "only the whole packet type, ARPHRD type, protocol and (SLL2) interface index \
+                 fields of the cooked header can be read on the kernel's cooked 'any' socket",
+                span,
+            ),
+        }
+    }
+
     /// `proto[off:size]`.
     fn load(&mut self, proto: Proto, off: &Arith, size: u32, span: &Span) -> R<(Bool, Vec<Insn>)> {
         use Proto::*;
@@ -1452,10 +1487,8 @@ impl<'a> Lower<'a> {
         let (base, cond, transport) = match proto {
             Link => {
                 if self.cooked_kernel() {
-                    return err(
-                        "link-layer loads are not available on the kernel's cooked 'any' socket",
-                        span,
-                    );
+                    let insn = self.cooked_field(off, size, span)?;
+                    return Ok((Bool::Const(true), vec![insn]));
                 }
                 (0, Bool::Const(true), false)
             }

@@ -745,3 +745,16 @@ pub fn write_report(name: &str, text: &str) -> String {
         Err(e) => format!("(could not write {}: {e})", path.display()),
     }
 }
+
+/// Compile errors that say the filter can never match anything (`ip proto 256`, or a
+/// contradiction our optimizer proves where libpcap's does not: `less 10 and greater 100`).
+/// tcpdump accepts these and keeps nothing; we refuse them on purpose.
+pub fn proves_no_match(msg: &str) -> bool {
+    msg.contains("rejects all packets") || msg.contains("greater than maximum")
+}
+
+/// Compile errors for data the kernel does not show a cooked (`any`) socket's filter: bytes of
+/// the cooked header that have no ancillary load (the link-layer address).
+pub fn not_in_kernel_view(msg: &str) -> bool {
+    msg.contains("kernel's cooked 'any' socket")
+}
