@@ -37,6 +37,9 @@ pub enum Bool {
     /// A bounded walk that carries registers between its blocks (`protochain`); built as a
     /// unit and never split by the optimizer.
     Chain(Rc<ChainWalk>),
+    /// Statements run for their effect on scratch memory (the offsets `geneve` finds for the
+    /// tests after it); always true.
+    Effect(Rc<Vec<Insn>>),
 }
 
 /// `protochain`: starting from a header whose protocol number is loaded by `start`, follow
@@ -162,6 +165,7 @@ impl Cfg {
             }
             Bool::Not(a) => self.lower(a, f, t),
             Bool::Chain(w) => self.chain(w, t, f),
+            Bool::Effect(stmts) => self.push(Block::Jump { stmts: stmts.to_vec(), next: t }),
         }
     }
 

@@ -46,6 +46,7 @@ pub fn for_stripped_frames(b: Bool) -> Result<Bool, String> {
             Box::new(for_stripped_frames(*b)?),
         ),
         Bool::Not(a) => Bool::Not(Box::new(for_stripped_frames(*a)?)),
+        Bool::Effect(e) => Bool::Effect(Rc::new(stmts(&e)?)),
         Bool::Chain(w) => {
             if w.base < 16 {
                 return Err(

@@ -12,6 +12,7 @@ pub mod check;
 pub mod dump;
 pub mod emit;
 pub mod error;
+pub mod geneve;
 pub mod interp;
 pub mod ir;
 pub mod kernel_view;
@@ -42,14 +43,12 @@ pub struct Options<'r> {
 pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, Error> {
     let bool_ = match parse::parse(expr)? {
         Some(ast) if *target == Target::kernel(LinkType::En10mb) => {
-            let plain = lower::Lower::new(*target, opts).expr(&ast)?;
-            let stripped = lower::Lower::new(*target, opts)
-                .for_stripped_frames()
-                .expr(&ast)?;
+            let plain = lower_all(lower::Lower::new(*target, opts), &ast)?;
+            let stripped = lower_all(lower::Lower::new(*target, opts).for_stripped_frames(), &ast)?;
             let stripped = kernel_view::for_stripped_frames(stripped).map_err(Error::whole)?;
             kernel_view::combine(plain, stripped)
         }
-        Some(ast) => lower::Lower::new(*target, opts).expr(&ast)?,
+        Some(ast) => lower_all(lower::Lower::new(*target, opts), &ast)?,
         None => ir::Bool::Const(true),
     };
     let mut cfg = ir::Cfg::build(&bool_, opts.snaplen);
@@ -69,4 +68,14 @@ pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, E
         )));
     }
     Ok(prog)
+}
+
+/// Lowers a whole expression, resolving the run-time offsets `geneve` introduces.
+fn lower_all(mut l: lower::Lower, ast: &ast::Expr) -> Result<ir::Bool, Error> {
+    let b = l.expr(ast)?;
+    Ok(if l.geneve {
+        geneve::init().and(geneve::resolve(b))
+    } else {
+        b
+    })
 }

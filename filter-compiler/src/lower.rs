@@ -89,6 +89,10 @@ pub struct Lower<'a> {
     off_nl: u32,
     vlan_depth: u32,
     mpls_depth: u32,
+    /// Start of the link-layer header (variable inside `geneve`).
+    off_ll: u32,
+    /// `geneve` was lowered: loads at virtual offsets must be rewritten (see [`crate::geneve`]).
+    pub geneve: bool,
     /// Lowering for frames whose outer VLAN tag the kernel moved into metadata (see
     /// [`kernel_view`]); the program still reads the frame as stored.
     stripped: bool,
@@ -178,6 +182,8 @@ impl<'a> Lower<'a> {
             off_nl: 0,
             vlan_depth: 0,
             mpls_depth: 0,
+            off_ll: 0,
+            geneve: false,
             stripped: false,
             slots: 0,
             optimize: opts.optimize,
@@ -207,10 +213,6 @@ impl<'a> Lower<'a> {
 
     fn nl(&self) -> u32 {
         self.off_linkpl + self.off_nl
-    }
-
-    fn kernel(&self) -> bool {
-        self.target.mode == Mode::Kernel
     }
 
     fn cooked_kernel(&self) -> bool {
@@ -380,8 +382,8 @@ impl<'a> Lower<'a> {
 
     fn ether_host(&self, mac: &[u8; 6], dir: Option<Dir>, span: &Span) -> R<Bool> {
         self.need_ether("ethernet addresses", span)?;
-        let src = bcmp(6, mac);
-        let dst = bcmp(0, mac);
+        let src = bcmp(self.off_ll + 6, mac);
+        let dst = bcmp(self.off_ll, mac);
         Ok(match dir.unwrap_or(Dir::Or) {
             Dir::Src => src,
             Dir::Dst => dst,
@@ -669,7 +671,7 @@ impl<'a> Lower<'a> {
                 self.linktype(ETHERTYPE_PPPOED, span)
             }
             Prim::Pppoes(sess) => self.pppoes(*sess, span),
-            Prim::Geneve(_) => err("'geneve' is not supported yet", span),
+            Prim::Geneve(vni) => self.geneve(*vni, span),
             Prim::Llc(kind) => self.llc(kind.as_deref(), span),
             Prim::Rel { op, lhs, rhs } => self.relation(*op, lhs, rhs),
         }
@@ -681,7 +683,7 @@ impl<'a> Lower<'a> {
                 if self.target.linktype != LinkType::En10mb {
                     return err("not a broadcast link", span);
                 }
-                Ok(bcmp(0, &[0xff; 6]))
+                Ok(bcmp(self.off_ll, &[0xff; 6]))
             }
             Some(Proto::Ip) => {
                 // Broadcast: host part all zeros or all ones under the interface netmask.
@@ -709,7 +711,7 @@ impl<'a> Lower<'a> {
                         span,
                     );
                 }
-                Ok(cmp_op(0, B, None, JSET, 1))
+                Ok(cmp_op(self.off_ll, B, None, JSET, 1))
             }
             Some(Proto::Ip) => Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp_op(
                 self.nl() + 16,
@@ -760,6 +762,60 @@ impl<'a> Lower<'a> {
         self.link = LinkField::Ether(off + 4);
         self.off_linkpl += 4;
         self.vlan_depth += 1;
+        Ok(b)
+    }
+
+    /// `geneve [vni]`: UDP to port 6081 carrying Geneve version 0 (with that VNI). Everything
+    /// after it looks inside: at the inner Ethernet frame when the Geneve protocol is 0x6558,
+    /// else at the payload with the Geneve protocol field as its EtherType. Those offsets are
+    /// only known at run time; see [`crate::geneve`].
+    fn geneve(&mut self, vni: Option<u32>, span: &Span) -> R<Bool> {
+        use crate::geneve::{self as g, VIRT_LL, VIRT_LT, VIRT_NL};
+        if let Some(v) = vni {
+            if v > 0xff_ffff {
+                return err(format!("Geneve VNI {} greater than maximum 16777215", v), span);
+            }
+        }
+        if self.geneve {
+            return err("'geneve' inside 'geneve' is not supported", span);
+        }
+        if self.mpls_depth > 0 {
+            return err("'geneve' after 'mpls' is not supported", span);
+        }
+        let nl = self.nl();
+        let vni_test = |off: Vec<Insn>| match vni {
+            Some(v) => Bool::test(off, JMP | JEQ | K, v << 8),
+            None => Bool::Const(true),
+        };
+        // Over IPv4: the UDP header follows the variable-length IP header.
+        let x = self.ldx_iphdr();
+        let ind = |size: u16, k: u32| vec![x, Insn::stmt(LD | size | IND, k)];
+        let mut vni4 = ind(W, nl + 12);
+        vni4.push(Insn::stmt(ALU | AND | K, 0xffff_ff00));
+        let mut ver4 = ind(B, nl + 8);
+        ver4.push(Insn::stmt(ALU | AND | K, 0xc0));
+        let v4 = self
+            .ip_proto(IPPROTO_UDP, span)?
+            .and(self.ip_first_frag())
+            .and(Bool::test(ind(H, nl + 2), JMP | JEQ | K, g::PORT))
+            .and(Bool::test(ver4, JMP | JEQ | K, 0))
+            .and(vni_test(vni4))
+            .and(Bool::Effect(Rc::new(vec![x, Insn::stmt(MISC | TXA, 0), Insn::stmt(ALU | ADD | K, nl + 8), Insn::stmt(ST, g::SLOT_LL)])));
+        // Over IPv6: at a fixed offset (no extension headers, as libpcap).
+        let v6 = self
+            .linktype(ETHERTYPE_IPV6, span)?
+            .and(cmp(nl + 6, B, IPPROTO_UDP))
+            .and(cmp(nl + 42, H, g::PORT))
+            .and(mcmp(nl + 48, B, 0xc0, 0))
+            .and(vni_test(vec![ld(W, nl + 52), Insn::stmt(ALU | AND | K, 0xffff_ff00)]))
+            .and(Bool::Effect(Rc::new(vec![Insn::stmt(LD | IMM, nl + 48), Insn::stmt(ST, g::SLOT_LL)])));
+        let b = v4.or(v6).and(Bool::Effect(Rc::new(g::inner_offsets())));
+        self.geneve = true;
+        self.link = LinkField::Ether(VIRT_LT);
+        self.off_ll = VIRT_LL;
+        self.off_linkpl = VIRT_NL;
+        self.off_nl = 0;
+        self.vlan_depth = 0;
         Ok(b)
     }
 
@@ -1380,7 +1436,7 @@ impl<'a> Lower<'a> {
     }
 
     fn slot(&mut self, span: &Span) -> R<u32> {
-        if self.slots >= crate::kernel_view::SCRATCH {
+        if self.slots >= crate::geneve::FIRST_SLOT {
             return err(
                 "expression too complex: more than 16 intermediate values",
                 span,
@@ -1490,7 +1546,7 @@ impl<'a> Lower<'a> {
                     let insn = self.cooked_field(off, size, span)?;
                     return Ok((Bool::Const(true), vec![insn]));
                 }
-                (0, Bool::Const(true), false)
+                (self.off_ll, Bool::Const(true), false)
             }
             Ip | Arp | Rarp | Atalk | Decnet | Sca | Lat | Moprc | Mopdl | Ip6 => {
                 let c = self.proto_abbrev(proto, span)?;
@@ -1541,7 +1597,12 @@ impl<'a> Lower<'a> {
 /// filter expression (`ether[0xffffffff]`) can only be past the end of the packet: use an
 /// offset that is, for the kernel as for libpcap.
 fn packet_offset(k: u32) -> u32 {
-    k.min(SKF_LL_OFF - 1)
+    // Also keeps user offsets out of the virtual range `geneve` uses: both are past any packet.
+    if k >= crate::geneve::VIRT_LL {
+        SKF_LL_OFF - 1
+    } else {
+        k
+    }
 }
 
 fn lhs_span(a: &Arith) -> &Span {
