@@ -734,6 +734,40 @@ def g_truncated():
     return out
 
 
+def geneve_hdr(vni, proto, opts=b""):
+    # version 0, option length in 4-byte words, flags 0, protocol, VNI, reserved
+    assert len(opts) % 4 == 0
+    return struct.pack("!BBH", len(opts) // 4, 0, proto) + struct.pack("!I", vni << 8) + opts
+
+
+def g_geneve():
+    out = []
+    inner_eth = eth(MAC_C, MAC_A) / ip4(H3, H6) / tcp(40800, 80, "S")
+    inner_eth6 = eth(MAC_C, MAC_A) / ip6(V6_1, V6_2) / UDP(sport=40801, dport=53) / payload(12)
+    inner_ip = ip4(H4, H5) / UDP(sport=40802, dport=123) / payload(48)
+    opt = struct.pack("!HBB", 0x0102, 0x01, 1) + b"\xaa\xbb\xcc\xdd"  # one 8-byte option
+    # Geneve over IPv4: Ethernet payload, VNI 100, no options / with options
+    out.append(full(eth(MAC_A, MAC_B) / ip4(H1, H2) / UDP(sport=50100, dport=6081) /
+                    (geneve_hdr(100, 0x6558) + raw(inner_eth))))
+    out.append(full(eth(MAC_B, MAC_A) / ip4(H2, H1) / UDP(sport=50101, dport=6081) /
+                    (geneve_hdr(200, 0x6558, opt) + raw(inner_eth6))))
+    # Geneve carrying IPv4 directly (protocol 0x0800), VNI 100
+    out.append(full(eth(MAC_A, MAC_B) / ip4(H1, H2) / UDP(sport=50102, dport=6081) /
+                    (geneve_hdr(100, 0x0800) + raw(inner_ip))))
+    # Geneve over IPv6
+    out.append(full(eth(MAC_A, MAC_B) / ip6(V6_1, V6_2) / UDP(sport=50103, dport=6081) /
+                    (geneve_hdr(7, 0x6558) + raw(inner_eth))))
+    # version 1 (not Geneve v0), and UDP 6081 from the port, not to it
+    out.append(full(eth(MAC_A, MAC_B) / ip4(H1, H2) / UDP(sport=50104, dport=6081) /
+                    (bytes([0x40]) + geneve_hdr(100, 0x6558)[1:] + raw(inner_eth))))
+    out.append(full(eth(MAC_B, MAC_A) / ip4(H2, H1) / UDP(sport=6081, dport=50105) /
+                    (geneve_hdr(100, 0x6558) + raw(inner_eth))))
+    # inner frame VLAN-tagged
+    out.append(full(eth(MAC_A, MAC_B) / ip4(H1, H2) / UDP(sport=50106, dport=6081) /
+                    (geneve_hdr(300, 0x6558) + raw(Ether(src=MAC_C, dst=MAC_A) / Dot1Q(vlan=10) / ip4(H3, H6) / tcp(40803, 443, "S")))))
+    return out
+
+
 def build_sample():
     # Order matters only for which packets land in the first-100 "overview"
     # (also used for the pcapng / ns-pcap files).
@@ -756,6 +790,8 @@ def build_sample():
     group("sizes", "IPv4 UDP frames of exact sizes 42, 60, 64, 100, 128, 256, 512, 576, 1000, 1024, 1200, 1400, 1500, 1514 bytes", g_sizes(), 3)
     group("truncated", "Truncated (caplen < len): TCP SYN cut at 14/20/34/40/47/54, UDP cut at 36/38, IPv6 cut at 20/40/54/58, VLAN cut at 16/18, MPLS cut at 16, ARP cut at 20, snaplen-96 captures of 1514/1462-byte frames; tiny frames of 6 and 13 bytes, caplen 1 (len 60), 14-byte header only (len 64)", g_truncated(), 7)
     group("ports", "Port matrix: for each of 22,53,80,443,8080,1024-1030,67,68,123,5060,0,65535,40000,50000,60000: TCP SYN client->server:port, SYN-ACK back, UDP server:port->client", g_port_matrix(), 2)
+    # Appended with no overview quota, so earlier packets keep their indices.
+    group("geneve", "Geneve (UDP 6081): over IPv4 VNI 100 inner Ethernet/IPv4 TCP 80, VNI 200 with an 8-byte option inner Ethernet/IPv6 UDP 53, VNI 100 carrying IPv4 UDP 123 directly (protocol 0x0800), over IPv6 VNI 7, version 1 (not v0), from port 6081, VNI 300 inner VLAN 10 IPv4 TCP 443", g_geneve(), 0)
 
     quota_total = sum(q for _, _, _, q in GROUPS)
     assert quota_total == 100, quota_total

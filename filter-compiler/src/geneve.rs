@@ -113,7 +113,9 @@ fn stmts(s: &[Insn]) -> Vec<Insn> {
     let mut out = Vec::with_capacity(s.len());
     for i in s {
         let (class, mode) = (i.code & 0x07, i.code & 0xe0);
-        let Some((slot, k)) = base(i.k).filter(|_| matches!((class, mode), (LD, ABS) | (LD, IND) | (LDX, MSH))) else {
+        let Some((slot, k)) =
+            base(i.k).filter(|_| matches!((class, mode), (LD, ABS) | (LD, IND) | (LDX, MSH)))
+        else {
             out.push(*i);
             continue;
         };

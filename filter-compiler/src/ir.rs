@@ -165,7 +165,10 @@ impl Cfg {
             }
             Bool::Not(a) => self.lower(a, f, t),
             Bool::Chain(w) => self.chain(w, t, f),
-            Bool::Effect(stmts) => self.push(Block::Jump { stmts: stmts.to_vec(), next: t }),
+            Bool::Effect(stmts) => self.push(Block::Jump {
+                stmts: stmts.to_vec(),
+                next: t,
+            }),
         }
     }
 

@@ -124,10 +124,12 @@ fn absolute(size: u16, k: u32) -> Result<Vec<Insn>, String> {
             Insn::stmt(ALU | LSH | K, 16),
             Insn::stmt(ALU | OR | X, 0),
         ],
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "reading {} bytes at offset {} across the VLAN tag of a live frame is not supported",
             bytes, k
-        )),
+        ))
+        }
     })
 }
 

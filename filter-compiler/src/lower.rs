@@ -384,12 +384,12 @@ impl<'a> Lower<'a> {
         self.need_ether("ethernet addresses", span)?;
         let src = bcmp(self.off_ll + 6, mac);
         let dst = bcmp(self.off_ll, mac);
-        Ok(match dir.unwrap_or(Dir::Or) {
+        Ok(self.has_mac_header().and(match dir.unwrap_or(Dir::Or) {
             Dir::Src => src,
             Dir::Dst => dst,
             Dir::Or => src.or(dst),
             Dir::And => src.and(dst),
-        })
+        }))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -683,7 +683,7 @@ impl<'a> Lower<'a> {
                 if self.target.linktype != LinkType::En10mb {
                     return err("not a broadcast link", span);
                 }
-                Ok(bcmp(self.off_ll, &[0xff; 6]))
+                Ok(self.has_mac_header().and(bcmp(self.off_ll, &[0xff; 6])))
             }
             Some(Proto::Ip) => {
                 // Broadcast: host part all zeros or all ones under the interface netmask.
@@ -711,7 +711,9 @@ impl<'a> Lower<'a> {
                         span,
                     );
                 }
-                Ok(cmp_op(self.off_ll, B, None, JSET, 1))
+                Ok(self
+                    .has_mac_header()
+                    .and(cmp_op(self.off_ll, B, None, JSET, 1)))
             }
             Some(Proto::Ip) => Ok(self.linktype(ETHERTYPE_IP, span)?.and(cmp_op(
                 self.nl() + 16,
@@ -773,11 +775,11 @@ impl<'a> Lower<'a> {
         use crate::geneve::{self as g, VIRT_LL, VIRT_LT, VIRT_NL};
         if let Some(v) = vni {
             if v > 0xff_ffff {
-                return err(format!("Geneve VNI {} greater than maximum 16777215", v), span);
+                return err(
+                    format!("Geneve VNI {} greater than maximum 16777215", v),
+                    span,
+                );
             }
-        }
-        if self.geneve {
-            return err("'geneve' inside 'geneve' is not supported", span);
         }
         if self.mpls_depth > 0 {
             return err("'geneve' after 'mpls' is not supported", span);
@@ -800,15 +802,32 @@ impl<'a> Lower<'a> {
             .and(Bool::test(ind(H, nl + 2), JMP | JEQ | K, g::PORT))
             .and(Bool::test(ver4, JMP | JEQ | K, 0))
             .and(vni_test(vni4))
-            .and(Bool::Effect(Rc::new(vec![x, Insn::stmt(MISC | TXA, 0), Insn::stmt(ALU | ADD | K, nl + 8), Insn::stmt(ST, g::SLOT_LL)])));
+            .and(Bool::Effect(Rc::new(
+                [
+                    vec![x, Insn::stmt(MISC | TXA, 0)],
+                    self.add_offset(nl + 8),
+                    vec![Insn::stmt(ST, g::SLOT_LL)],
+                ]
+                .concat(),
+            )));
         // Over IPv6: at a fixed offset (no extension headers, as libpcap).
         let v6 = self
             .linktype(ETHERTYPE_IPV6, span)?
             .and(cmp(nl + 6, B, IPPROTO_UDP))
             .and(cmp(nl + 42, H, g::PORT))
             .and(mcmp(nl + 48, B, 0xc0, 0))
-            .and(vni_test(vec![ld(W, nl + 52), Insn::stmt(ALU | AND | K, 0xffff_ff00)]))
-            .and(Bool::Effect(Rc::new(vec![Insn::stmt(LD | IMM, nl + 48), Insn::stmt(ST, g::SLOT_LL)])));
+            .and(vni_test(vec![
+                ld(W, nl + 52),
+                Insn::stmt(ALU | AND | K, 0xffff_ff00),
+            ]))
+            .and(Bool::Effect(Rc::new(
+                [
+                    vec![Insn::stmt(LD | IMM, 0)],
+                    self.add_offset(nl + 48),
+                    vec![Insn::stmt(ST, g::SLOT_LL)],
+                ]
+                .concat(),
+            )));
         let b = v4.or(v6).and(Bool::Effect(Rc::new(g::inner_offsets())));
         self.geneve = true;
         self.link = LinkField::Ether(VIRT_LT);
@@ -817,6 +836,35 @@ impl<'a> Lower<'a> {
         self.off_nl = 0;
         self.vlan_depth = 0;
         Ok(b)
+    }
+
+    /// `A += off`, where `off` may be a virtual offset (a second `geneve` inside the first):
+    /// then the base comes from scratch memory.
+    fn add_offset(&self, off: u32) -> Vec<Insn> {
+        use crate::geneve::{SLOT_NL, VIRT_NL};
+        if off >= VIRT_NL {
+            vec![
+                Insn::stmt(LDX | MEM, SLOT_NL),
+                Insn::stmt(ALU | ADD | X, 0),
+                Insn::stmt(ALU | ADD | K, off - VIRT_NL),
+            ]
+        } else {
+            vec![Insn::stmt(ALU | ADD | K, off)]
+        }
+    }
+
+    /// Inside `geneve` the inner frame may have no MAC header (a Geneve protocol other than
+    /// Ethernet): link-layer address tests then fail, as in libpcap.
+    fn has_mac_header(&self) -> Bool {
+        use crate::geneve::{SLOT_LL, SLOT_NL};
+        if !self.geneve {
+            return Bool::Const(true);
+        }
+        let same = vec![
+            Insn::stmt(LD | MEM, SLOT_LL),
+            Insn::stmt(LDX | MEM, SLOT_NL),
+        ];
+        Bool::test(same, JMP | JEQ | X, 0).not()
     }
 
     fn mpls(&mut self, label: Option<u32>, span: &Span) -> R<Bool> {
@@ -1569,7 +1617,7 @@ impl<'a> Lower<'a> {
         };
         if let Some(k) = const_value(off)? {
             let mut s = Vec::new();
-            let k = packet_offset(base.wrapping_add(k));
+            let k = packet_offset(base, k);
             if transport {
                 s.push(self.ldx_iphdr());
                 s.push(Insn::stmt(LD | sz | IND, k));
@@ -1596,12 +1644,13 @@ impl<'a> Lower<'a> {
 /// Offsets from 0xffe00000 up address kernel metadata, not packet bytes. A load there from a
 /// filter expression (`ether[0xffffffff]`) can only be past the end of the packet: use an
 /// offset that is, for the kernel as for libpcap.
-fn packet_offset(k: u32) -> u32 {
-    // Also keeps user offsets out of the virtual range `geneve` uses: both are past any packet.
-    if k >= crate::geneve::VIRT_LL {
+fn packet_offset(base: u32, k: u32) -> u32 {
+    // Offsets past 256 MiB are past any packet; this also keeps them out of the virtual
+    // range `geneve` uses for `base`.
+    if k >= 0x1000_0000 {
         SKF_LL_OFF - 1
     } else {
-        k
+        base + k
     }
 }
 
