@@ -365,6 +365,31 @@ fn elide_reloads(cfg: &mut Cfg) {
             if let Block::Branch { stmts, .. } = &mut cfg.blocks[b] {
                 stmts.clear();
             }
+        } else if is_pure_ldx(&stmts[0])
+            && preds[b]
+                .iter()
+                .all(|&p| computed[p].as_deref().and_then(x_after) == Some(stmts[0]))
+        {
+            // `ldxb 4*([14]&0xf)` again, with X still holding it from every predecessor.
+            if let Block::Branch { stmts, .. } = &mut cfg.blocks[b] {
+                stmts.remove(0);
+            }
         }
     }
+}
+
+/// X loads that depend on the packet only (not on A or memory).
+fn is_pure_ldx(i: &Insn) -> bool {
+    i.code == cbpf::LDX | cbpf::B | cbpf::MSH || i.code == cbpf::LDX | cbpf::IMM
+}
+
+/// The pure X load that X holds after `stmts`, if the last write of X is one.
+fn x_after(stmts: &[Insn]) -> Option<Insn> {
+    let writes_x = |i: &Insn| i.code & 0x07 == cbpf::LDX || i.code == cbpf::MISC | cbpf::TAX;
+    stmts
+        .iter()
+        .rev()
+        .find(|i| writes_x(i))
+        .copied()
+        .filter(is_pure_ldx)
 }
