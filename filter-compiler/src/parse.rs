@@ -1204,8 +1204,8 @@ pub(crate) fn proto_of(k: &str) -> Option<Proto> {
 
 /// Binary operators by libpcap's precedence (lower number binds tighter); `^` is handled in
 /// [`operand`], see the module comment.
-fn binop(i: In) -> PResult<nom_language::precedence::Binary<ArOp, u8>> {
-    let (rest, (t, _)) = tok(i)?;
+fn binop(i: In) -> PResult<nom_language::precedence::Binary<(ArOp, Span), u8>> {
+    let (rest, (t, span)) = tok(i)?;
     let (prec, o) = match t {
         Tok::Op("*") => (1, ArOp::Mul),
         Tok::Op("/") => (1, ArOp::Div),
@@ -1217,20 +1217,20 @@ fn binop(i: In) -> PResult<nom_language::precedence::Binary<ArOp, u8>> {
         Tok::Op("|") => (5, ArOp::Or),
         _ => return backtrack(i),
     };
-    binary_op(prec, Assoc::Left, move |r| Ok((r, o)))(rest)
+    binary_op(prec, Assoc::Left, move |r| Ok((r, (o, span.clone()))))(rest)
 }
 
 fn arith(i: In) -> PResult<Arith> {
-    let start = token_span(i).start;
     precedence(
         unary_op(0u8, |i| -> PResult<()> { backtrack(i) }),
         unary_op(0u8, |i| -> PResult<()> { backtrack(i) }),
         binop,
         operand,
-        move |o: Operation<(), (), ArOp, Arith>| -> Result<Arith, PErr> {
+        // The span of a binary operation is its operator's, where errors point.
+        |o: Operation<(), (), (ArOp, Span), Arith>| -> Result<Arith, PErr> {
             match o {
-                Operation::Binary(l, o, r) => {
-                    Ok(Arith::Bin(o, Box::new(l), Box::new(r), start..start))
+                Operation::Binary(l, (o, span), r) => {
+                    Ok(Arith::Bin(o, Box::new(l), Box::new(r), span))
                 }
                 _ => unreachable!("no prefix or postfix operators are registered"),
             }

@@ -1,0 +1,255 @@
+//! Compiler behaviour the tcpdump differential tests cannot show: name resolution through the
+//! caller's resolver, `gateway` (which libpcap built with IPv6 refuses), error spans, the
+//! bounded protochain walk, and the kernel's view of tagged frames.
+
+use filter_compiler::interp::{run, Meta};
+use filter_compiler::resolve::{Resolver, ServiceProto};
+use filter_compiler::{check::check, compile, Error, LinkType, Options, Program, Target};
+
+struct Table;
+
+impl Resolver for Table {
+    fn host_v4(&self, name: &str) -> Vec<[u8; 4]> {
+        match name {
+            "gw" => vec![[10, 0, 0, 9]],
+            "dual" => vec![[10, 0, 0, 1]],
+            _ => vec![],
+        }
+    }
+    fn host_v6(&self, name: &str) -> Vec<[u8; 16]> {
+        match name {
+            "dual" => vec!["2001:db8::1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()],
+            _ => vec![],
+        }
+    }
+    fn service(&self, name: &str, proto: ServiceProto) -> Option<u16> {
+        match (name, proto) {
+            ("http", _) => Some(80),
+            ("ssh", ServiceProto::Tcp) => Some(22),
+            _ => None,
+        }
+    }
+    fn protocol(&self, name: &str) -> Option<u8> {
+        (name == "tcp").then_some(6)
+    }
+    fn ether_host(&self, name: &str) -> Option<[u8; 6]> {
+        (name == "gw").then_some([0x02, 0, 0, 0, 0, 0x09])
+    }
+    fn network(&self, _: &str) -> Option<u32> {
+        None
+    }
+}
+
+fn opts() -> Options<'static> {
+    Options {
+        optimize: true,
+        snaplen: 262144,
+        netmask: 0,
+        resolver: &Table,
+    }
+}
+
+fn prog(expr: &str, target: Target) -> Program {
+    let p = compile(expr, &target, &opts()).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    check(&p.insns).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    p
+}
+
+fn error(expr: &str) -> Error {
+    compile(expr, &Target::offline(LinkType::En10mb), &opts()).expect_err(expr)
+}
+
+fn keeps(p: &Program, pkt: &[u8]) -> bool {
+    run(&p.insns, pkt, pkt.len() as u32, &Meta::default()) != 0
+}
+
+/// Ethernet + IPv4 + TCP SYN, ports 40000 -> dport.
+fn tcp4(dst_mac: [u8; 6], src: [u8; 4], dst: [u8; 4], dport: u16) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend(dst_mac);
+    f.extend([0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    f.extend([0x08, 0x00]);
+    f.extend([0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0]);
+    f.extend(src);
+    f.extend(dst);
+    f.extend(40000u16.to_be_bytes());
+    f.extend(dport.to_be_bytes());
+    f.extend([0; 8]);
+    f.extend([0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+    f
+}
+
+/// Ethernet + IPv6 with `ext` extension headers (hop-by-hop / destination options, 8 bytes
+/// each) before TCP.
+fn tcp6_behind(ext: usize) -> Vec<u8> {
+    let mut f = vec![
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x86, 0xdd,
+    ];
+    let first = if ext == 0 { 6 } else { 0 };
+    f.extend([0x60, 0, 0, 0, 0, (ext * 8 + 20) as u8, first, 64]);
+    f.extend([0x20, 0x01, 0x0d, 0xb8].iter().chain(&[0; 11]).chain(&[1]));
+    f.extend([0x20, 0x01, 0x0d, 0xb8].iter().chain(&[0; 11]).chain(&[2]));
+    for i in 0..ext {
+        let next = if i + 1 == ext { 6 } else { 60 };
+        f.extend([next, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    f.extend([0x9c, 0x40, 0, 80]);
+    f.extend([0; 16]);
+    f
+}
+
+#[test]
+fn gateway_is_ethernet_host_but_not_ip_host() {
+    let p = prog("gateway gw", Target::offline(LinkType::En10mb));
+    let gw_mac = [0x02, 0, 0, 0, 0, 0x09];
+    // Routed through gw: to its MAC, to another IP address.
+    assert!(keeps(&p, &tcp4(gw_mac, [10, 0, 0, 1], [8, 8, 8, 8], 80)));
+    // To gw itself: not routed through it.
+    assert!(!keeps(&p, &tcp4(gw_mac, [10, 0, 0, 1], [10, 0, 0, 9], 80)));
+    // Not via gw's MAC at all.
+    assert!(!keeps(
+        &p,
+        &tcp4([0x66; 6], [10, 0, 0, 1], [8, 8, 8, 8], 80)
+    ));
+    assert!(error("gateway nosuch")
+        .message
+        .contains("unknown ether host"));
+}
+
+#[test]
+fn host_names_cover_every_address_of_the_name() {
+    let both = prog("host dual", Target::offline(LinkType::En10mb));
+    let v6only = prog("ip6 host dual", Target::offline(LinkType::En10mb));
+    let v4 = tcp4([0x66; 6], [10, 0, 0, 1], [8, 8, 8, 8], 80);
+    let v6 = tcp6_behind(0);
+    assert!(keeps(&both, &v4) && keeps(&both, &v6));
+    assert!(!keeps(&v6only, &v4) && keeps(&v6only, &v6));
+    let e = error("host nosuch and tcp");
+    assert_eq!(e.message, "unknown host 'nosuch'");
+    assert_eq!(e.span, Some(5..11));
+}
+
+#[test]
+fn service_names_follow_libpcap() {
+    // Known for TCP only: `port ssh` is TCP port 22 only; `udp port ssh` is an error.
+    let p = prog("port ssh", Target::offline(LinkType::En10mb));
+    assert!(keeps(
+        &p,
+        &tcp4([0x66; 6], [10, 0, 0, 1], [10, 0, 0, 2], 22)
+    ));
+    assert_eq!(error("udp port ssh").message, "port 'ssh' is tcp");
+    assert!(prog("tcp port http", Target::offline(LinkType::En10mb)).len() > 2);
+    assert_eq!(error("port nosuch").message, "unknown port 'nosuch'");
+}
+
+#[test]
+fn errors_name_the_token() {
+    let cases: &[(&str, &str, std::ops::Range<usize>)] = &[
+        ("tcp port 99999", "illegal port number 99999 > 65535", 9..14),
+        (
+            "tcp port",
+            "expected a port number or name after 'port', found end of expression",
+            8..9,
+        ),
+        (
+            "ip6 net 10.0.0.0/8",
+            "'ip6' modifier applied to ip net",
+            8..18,
+        ),
+        (
+            "net 10.0.0.1/8",
+            "non-network bits set in \"10.0.0.1/8\"",
+            4..14,
+        ),
+        ("ip[0] / 0 = 1", "division by zero", 6..7),
+        ("vlan 5000", "VLAN tag 5000 greater than maximum 4095", 0..9),
+        ("tcp and and udp", "syntax error at 'and'", 8..11),
+    ];
+    for (expr, msg, span) in cases {
+        let e = error(expr);
+        assert_eq!(
+            (&e.message[..], e.span.clone()),
+            (*msg, Some(span.clone())),
+            "{expr}"
+        );
+        let caret = e.caret(expr).unwrap();
+        assert!(
+            caret.lines().nth(1).unwrap().trim_start().starts_with('^'),
+            "{caret}"
+        );
+    }
+}
+
+#[test]
+fn protochain_walks_a_bounded_chain_forward_only() {
+    let p = prog("ip6 protochain 6", Target::offline(LinkType::En10mb));
+    for ext in 0..=filter_compiler::lower::PROTOCHAIN_STEPS as usize {
+        assert!(
+            keeps(&p, &tcp6_behind(ext)),
+            "TCP behind {ext} extension headers"
+        );
+    }
+    // Past the bound the walk gives up (libpcap would loop on, in user space).
+    let beyond = filter_compiler::lower::PROTOCHAIN_STEPS as usize + 1;
+    assert!(!keeps(&p, &tcp6_behind(beyond)));
+    let udp = prog("ip6 protochain 17", Target::offline(LinkType::En10mb));
+    assert!(!keeps(&udp, &tcp6_behind(3)));
+}
+
+#[test]
+fn kernel_program_sees_stripped_tags_as_the_file_does() {
+    // A VLAN 10 tagged IPv4 TCP frame as stored, and as the kernel shows it.
+    let plain = tcp4([0x66; 6], [10, 0, 0, 1], [10, 0, 0, 2], 80);
+    let mut stored = plain[..12].to_vec();
+    stored.extend([0x81, 0x00, 0x20, 0x0a]); // PCP 1, VID 10
+    stored.extend(&plain[12..]);
+    let meta = Meta {
+        vlan_tci: Some(0x200a),
+        vlan_tpid: 0x8100,
+        protocol: 0x0800,
+        ..Meta::default()
+    };
+    for expr in [
+        "ip",
+        "vlan",
+        "vlan 10 and tcp port 80",
+        "vlan 11",
+        "len > 57",
+        "len > 58",
+        "ether[14:2] & 0xfff = 10",
+    ] {
+        let offline = prog(expr, Target::offline(LinkType::En10mb));
+        let kernel = prog(expr, Target::kernel(LinkType::En10mb));
+        let want = keeps(&offline, &stored);
+        let got = run(&kernel.insns, &plain, plain.len() as u32, &meta) != 0;
+        assert_eq!(got, want, "{expr}");
+    }
+}
+
+#[test]
+fn cooked_kernel_socket_reads_header_fields_from_metadata() {
+    let p = prog("link[10] = 4", Target::kernel(LinkType::LinuxSll2));
+    let ip = &tcp4([0; 6], [10, 0, 0, 1], [10, 0, 0, 2], 80)[14..];
+    let out = Meta {
+        pkttype: 4,
+        protocol: 0x0800,
+        ..Meta::default()
+    };
+    let inb = Meta {
+        pkttype: 0,
+        protocol: 0x0800,
+        ..Meta::default()
+    };
+    assert!(run(&p.insns, ip, ip.len() as u32, &out) != 0);
+    assert!(run(&p.insns, ip, ip.len() as u32, &inb) == 0);
+    let e = compile(
+        "link[12:4] = 1",
+        &Target::kernel(LinkType::LinuxSll2),
+        &opts(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("cooked 'any' socket"), "{}", e.message);
+}
