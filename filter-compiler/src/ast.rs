@@ -130,6 +130,27 @@ pub enum Kind {
     Protochain,
 }
 
+impl Quals {
+    /// The qualifiers as written: `tcp src port`.
+    pub fn describe(&self) -> String {
+        let dir = self.dir.as_ref().map(|d| match d.0 {
+            Dir::Src => "src",
+            Dir::Dst => "dst",
+            Dir::Or => "src or dst",
+            Dir::And => "src and dst",
+        });
+        [
+            self.proto.as_ref().map(|p| p.0.name()),
+            dir,
+            self.kind.as_ref().map(|k| k.0.name()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
 impl Kind {
     pub fn name(self) -> &'static str {
         match self {
@@ -239,10 +260,12 @@ pub enum ByteOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prim {
     /// `[proto] [dir] [kind] id`, with inherited qualifiers filled in.
+    /// `inherited`: the qualifiers came from the primitive before (`host a or b`).
     Id {
         quals: Quals,
         id: Id,
         id_span: Span,
+        inherited: bool,
     },
     /// A protocol name on its own: `tcp`, `ip6`, `arp`.
     Proto(Proto),

@@ -627,7 +627,22 @@ impl<'a> Lower<'a> {
 
     fn prim(&mut self, p: &Prim, span: &Span) -> R<Bool> {
         match p {
-            Prim::Id { quals, id, id_span } => self.qualified(quals, id, id_span),
+            Prim::Id {
+                quals,
+                id,
+                id_span,
+                inherited,
+            } => self.qualified(quals, id, id_span).map_err(|mut e| {
+                if *inherited {
+                    // `host a or port 80 or b`: say where `b`'s qualifiers came from.
+                    e.message = format!(
+                        "{} (it takes the qualifiers '{}' of the primitive before it)",
+                        e.message,
+                        quals.describe()
+                    );
+                }
+                e
+            }),
             Prim::Proto(p) => self.proto_abbrev(*p, span),
             Prim::Broadcast(proto) => self.broadcast(*proto, span),
             Prim::Multicast(proto) => self.multicast(*proto, span),

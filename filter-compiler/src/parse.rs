@@ -660,7 +660,7 @@ impl<'s> P<'s> {
         match self.term(i, ctx.clone()) {
             Ok(r) => Ok(r),
             Err(nom::Err::Error(e1)) => match self.id(i, ctx.clone()) {
-                Ok((rest, e)) => Ok((rest, (e, ctx))),
+                Ok((rest, e)) => Ok((rest, (mark_inherited(e), ctx))),
                 Err(nom::Err::Error(e2)) => Err(nom::Err::Error(e1.or(e2))),
                 Err(x) => Err(x),
             },
@@ -1133,6 +1133,29 @@ fn prev_end(i: In) -> usize {
     i.location_offset()
 }
 
+fn mark_inherited(e: Expr) -> Expr {
+    match e {
+        Expr::Prim(
+            Prim::Id {
+                quals, id, id_span, ..
+            },
+            span,
+        ) => Expr::Prim(
+            Prim::Id {
+                quals,
+                id,
+                id_span,
+                inherited: true,
+            },
+            span,
+        ),
+        Expr::And(a, b) => Expr::And(Box::new(mark_inherited(*a)), Box::new(mark_inherited(*b))),
+        Expr::Or(a, b) => Expr::Or(Box::new(mark_inherited(*a)), Box::new(mark_inherited(*b))),
+        Expr::Not(a) => Expr::Not(Box::new(mark_inherited(*a))),
+        other => other,
+    }
+}
+
 fn prim_id(q: Quals, id: Id, span: Span) -> Expr {
     // Inherited qualifiers lie before the id too; the primitive spans from the first.
     let start = [
@@ -1148,6 +1171,7 @@ fn prim_id(q: Quals, id: Id, span: Span) -> Expr {
             quals: q,
             id,
             id_span: span.clone(),
+            inherited: false,
         },
         start..span.end,
     )
@@ -1322,21 +1346,50 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
     }
     let p = P { src };
     let to_error = |e: PErr| -> Error {
+        let mut span = e.span.clone();
         let msg = match e.msg {
             Some(m) => m,
             None => {
                 let (t, s) = peek_at(src, e.span.start);
                 match t {
-                    Tok::End => "syntax error: the expression ends too early".to_string(),
+                    Tok::End => {
+                        match unclosed_paren(src) {
+                            Some(open) => {
+                                span = open..open + 1;
+                                "missing ')' for this '('".to_string()
+                            }
+                            None => match last_token(src) {
+                                Some(last)
+                                    if last.bytes().all(|b| b.is_ascii_alphanumeric())
+                                        && parse_num(last).is_ok() =>
+                                {
+                                    format!("'{}' needs a qualifier (such as 'port {}') or a comparison", last, last)
+                                }
+                                Some(last) => format!(
+                                    "the expression ends after '{}': something must follow it",
+                                    last
+                                ),
+                                None => "syntax error: the expression ends too early".to_string(),
+                            },
+                        }
+                    }
+                    Tok::Id(_) | Tok::Hid(_) | Tok::Hid6(_) => format!(
+                        "{} needs a qualifier here, such as 'host {}'",
+                        describe(&t, &s, src),
+                        &src[s.clone()]
+                    ),
+                    Tok::Eid(_) => format!(
+                        "{} needs a qualifier here, such as 'ether host {}'",
+                        describe(&t, &s, src),
+                        &src[s.clone()]
+                    ),
                     _ => format!("syntax error at {}", describe(&t, &s, src)),
                 }
             }
         };
-        let span = if e.span.is_empty() {
-            e.span.start..e.span.start + 1
-        } else {
-            e.span
-        };
+        if span.is_empty() {
+            span = span.start..span.start + 1;
+        }
         Error::new(msg, span)
     };
     match p.expr(input, None) {
@@ -1359,6 +1412,39 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
         Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(to_error(e)),
         Err(nom::Err::Incomplete(_)) => Err(Error::whole("incomplete expression")),
     }
+}
+
+/// All tokens of `src`, as far as it scans.
+fn tokens(src: &str) -> Vec<(Tok, Span)> {
+    let mut out = Vec::new();
+    let mut i = In::new(src);
+    while let Ok((rest, (t, s))) = lex(i) {
+        if t == Tok::End {
+            break;
+        }
+        out.push((t, s));
+        i = rest;
+    }
+    out
+}
+
+/// The position of a '(' that is never closed.
+fn unclosed_paren(src: &str) -> Option<usize> {
+    let mut open = Vec::new();
+    for (t, s) in tokens(src) {
+        match t {
+            Tok::Op("(") => open.push(s.start),
+            Tok::Op(")") => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
+fn last_token(src: &str) -> Option<&str> {
+    tokens(src).last().map(|(_, s)| &src[s.clone()])
 }
 
 /// The token at byte `pos` of `src`.
