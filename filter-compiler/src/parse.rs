@@ -1363,6 +1363,8 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
                                     if last.bytes().all(|b| b.is_ascii_alphanumeric())
                                         && parse_num(last).is_ok() =>
                                 {
+                                    span =
+                                        tokens(src).last().map(|(_, s)| s.clone()).unwrap_or(span);
                                     format!("'{}' needs a qualifier (such as 'port {}') or a comparison", last, last)
                                 }
                                 Some(last) => format!(
