@@ -23,7 +23,12 @@ fn bench_compile(c: &mut Criterion) {
         ("kernel", Target::kernel(LinkType::En10mb)),
     ] {
         for (oname, optimize) in [("opt", true), ("noopt", false)] {
-            let opts = Options { optimize, snaplen: 262144, netmask: 0, resolver: &resolver };
+            let opts = Options {
+                optimize,
+                snaplen: 262144,
+                netmask: 0,
+                resolver: &resolver,
+            };
             let mut g = c.benchmark_group(format!("compile/{tname}/{oname}"));
             for (label, expr) in &exprs {
                 if let Err(e) = compile(expr, &target, &opts) {

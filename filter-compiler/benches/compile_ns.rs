@@ -19,7 +19,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use filter_compiler::{compile, ir, lower, optimize, parse, emit, LinkType, Options, Target};
+use filter_compiler::{compile, emit, ir, lower, optimize, parse, LinkType, Options, Target};
 
 const ROUNDS: usize = 5;
 
@@ -57,14 +57,21 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--round-ms" => round_ms = args.next().and_then(|v| v.parse().ok()).expect("--round-ms N"),
+            "--round-ms" => {
+                round_ms = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--round-ms N")
+            }
             "--exprs" => exprs_file = Some(args.next().expect("--exprs FILE")),
             "--no-phases" => phases = false,
             _ => {} // `cargo bench` passes --bench (and maybe a filter); ignore them
         }
     }
     let exprs = match exprs_file {
-        Some(path) => common::parse_exprs(&std::fs::read_to_string(&path).expect("read --exprs file")),
+        Some(path) => {
+            common::parse_exprs(&std::fs::read_to_string(&path).expect("read --exprs file"))
+        }
         None => common::exprs(),
     };
     let resolver = common::TableResolver;
@@ -75,13 +82,22 @@ fn main() {
                 ("offline", Target::offline(LinkType::En10mb)),
                 ("kernel", Target::kernel(LinkType::En10mb)),
             ] {
-                let opts = Options { optimize, snaplen: 262144, netmask: 0, resolver: &resolver };
+                let opts = Options {
+                    optimize,
+                    snaplen: 262144,
+                    netmask: 0,
+                    resolver: &resolver,
+                };
                 match compile(expr, &target, &opts) {
                     Ok(prog) => {
                         let ns = measure(round_ms, || {
                             black_box(compile(black_box(expr), &target, &opts).ok());
                         });
-                        println!("{label}\t{}\t{tname}\t{ns:.0}\t{}", optimize as u8, prog.len());
+                        println!(
+                            "{label}\t{}\t{tname}\t{ns:.0}\t{}",
+                            optimize as u8,
+                            prog.len()
+                        );
                     }
                     Err(e) => println!("{label}\t{}\t{tname}\tERR\t{e}", optimize as u8),
                 }
@@ -93,7 +109,12 @@ fn main() {
         return;
     }
     let target = Target::offline(LinkType::En10mb);
-    let opts = Options { optimize: true, snaplen: 262144, netmask: 0, resolver: &resolver };
+    let opts = Options {
+        optimize: true,
+        snaplen: 262144,
+        netmask: 0,
+        resolver: &resolver,
+    };
     for (label, expr) in &exprs {
         if compile(expr, &target, &opts).is_err() {
             continue;
