@@ -175,7 +175,7 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
         .collect();
     // The program's start is an edge too.
     let mut budget = RESOLVE_BUDGET;
-    let start = resolve(&blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget);
+    let start = resolve(&blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget, 0);
     let mut changed = start != cfg.entry;
     cfg.entry = start;
     // Facts on entry to each block: those true on every incoming edge.
@@ -200,7 +200,7 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
                 edge.push(Fact { key, jmp, k, taken });
             }
             let mut budget = RESOLVE_BUDGET;
-            let to = resolve(&blocks, &key_of, targets[i], &mut edge, &mut budget);
+            let to = resolve(&blocks, &key_of, targets[i], &mut edge, &mut budget, 0);
             if to != targets[i] {
                 targets[i] = to;
                 changed = true;
@@ -218,8 +218,9 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
     changed
 }
 
-/// How many undecided blocks one edge may look through.
-const RESOLVE_BUDGET: u32 = 64;
+/// How many undecided blocks one edge may look through, and how deeply nested.
+const RESOLVE_BUDGET: u32 = 16;
+const RESOLVE_DEPTH: u32 = 4;
 
 /// Where an edge carrying `facts` really leads: through blocks the facts decide, and past
 /// blocks whose outcome does not matter on this path (both ways end at the same place, as in
@@ -231,6 +232,7 @@ fn resolve(
     mut to: BlockId,
     facts: &mut Vec<Fact>,
     budget: &mut u32,
+    depth: u32,
 ) -> BlockId {
     loop {
         let (Block::Branch { jmp, k, t, f, .. }, Some(key)) = (&blocks[to], key_of[to]) else {
@@ -250,26 +252,28 @@ fn resolve(
             to = if v { t } else { f };
             continue;
         }
-        if *budget == 0 {
+        if *budget == 0 || depth >= RESOLVE_DEPTH {
             return to;
         }
         *budget -= 1;
-        let mut ft = facts.clone();
-        ft.push(Fact {
+        // Try both ways on the same fact list, undoing what each pushes.
+        let mark = facts.len();
+        facts.push(Fact {
             key,
             jmp,
             k,
             taken: true,
         });
-        let a = resolve(blocks, key_of, t, &mut ft, budget);
-        let mut ff = facts.clone();
-        ff.push(Fact {
+        let a = resolve(blocks, key_of, t, facts, budget, depth + 1);
+        facts.truncate(mark);
+        facts.push(Fact {
             key,
             jmp,
             k,
             taken: false,
         });
-        let b = resolve(blocks, key_of, f, &mut ff, budget);
+        let b = resolve(blocks, key_of, f, facts, budget, depth + 1);
+        facts.truncate(mark);
         if a != b {
             return to;
         }
@@ -288,41 +292,34 @@ fn meet(slot: &mut Option<Vec<Fact>>, edge: Vec<Fact>) {
 /// Merges blocks with identical content and successors; the lower id survives, so edges
 /// still only point backwards in creation order.
 fn merge_identical(cfg: &mut Cfg) -> bool {
+    // In ascending id order a block's successors are settled before it is looked at, so
+    // blocks that become identical once their successors merge are found in the same pass.
+    let mut live = crate::emit::layout(cfg);
+    live.sort_unstable();
+    let mut remap: Vec<BlockId> = (0..cfg.blocks.len()).collect();
+    let mut first: HashMap<Block, BlockId> = HashMap::new();
     let mut changed = false;
-    loop {
-        let mut first: HashMap<&Block, BlockId> = HashMap::new();
-        let mut remap: Vec<BlockId> = (0..cfg.blocks.len()).collect();
-        let live = crate::emit::layout(cfg);
-        let mut live_sorted = live.clone();
-        live_sorted.sort_unstable();
-        let mut any = false;
-        for &b in &live_sorted {
-            match first.get(&cfg.blocks[b]) {
-                Some(&keep) => {
-                    remap[b] = keep;
-                    any = true;
-                }
-                None => {
-                    first.insert(&cfg.blocks[b], b);
-                }
+    for b in live {
+        match &mut cfg.blocks[b] {
+            Block::Branch { t, f, .. } => {
+                *t = remap[*t];
+                *f = remap[*f];
+            }
+            Block::Jump { next, .. } => *next = remap[*next],
+            Block::Ret(_) => {}
+        }
+        match first.get(&cfg.blocks[b]) {
+            Some(&keep) => {
+                remap[b] = keep;
+                changed = true;
+            }
+            None => {
+                first.insert(cfg.blocks[b].clone(), b);
             }
         }
-        if !any {
-            return changed;
-        }
-        changed = true;
-        for b in &mut cfg.blocks {
-            match b {
-                Block::Branch { t, f, .. } => {
-                    *t = remap[*t];
-                    *f = remap[*f];
-                }
-                Block::Jump { next, .. } => *next = remap[*next],
-                Block::Ret(_) => {}
-            }
-        }
-        cfg.entry = remap[cfg.entry];
     }
+    cfg.entry = remap[cfg.entry];
+    changed
 }
 
 /// Drops statements that recompute what every predecessor already left in A (and X).
