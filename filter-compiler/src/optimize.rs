@@ -16,7 +16,7 @@
 
 use crate::cbpf::{self, Insn};
 use crate::ir::{Block, BlockId, Cfg};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One known outcome: the test `(stmts #key) jmp k` went `taken`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,9 +238,10 @@ fn predecessors(cfg: &Cfg) -> Vec<Vec<BlockId>> {
 
 fn thread_jumps(cfg: &mut Cfg) -> bool {
     let order = crate::emit::layout(cfg);
-    let blocks = cfg.blocks.clone();
+    // Edges are read from the graph as it was and rewritten at the end.
+    let blocks = &cfg.blocks;
     let mut keys = Keys {
-        ids: HashMap::new(),
+        ids: HashMap::default(),
     };
     let key_of: Vec<Option<usize>> = blocks
         .iter()
@@ -255,12 +256,12 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
         .collect();
     // The program's start is an edge too.
     let mut budget = RESOLVE_BUDGET;
-    let start = resolve(&blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget, 0);
+    let start = resolve(blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget, 0);
     let mut changed = start != cfg.entry;
-    cfg.entry = start;
+    let mut rewrites: Vec<(BlockId, [BlockId; 2])> = Vec::new();
     // Facts on entry to each block: those true on every incoming edge.
     let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
-    entry[cfg.entry] = Some(Vec::new());
+    entry[start] = Some(Vec::new());
     for &b in &order {
         let Some(facts) = entry[b].clone() else {
             continue;
@@ -280,7 +281,7 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
                 edge.push(Fact { key, jmp, k, taken });
             }
             let mut budget = RESOLVE_BUDGET;
-            let to = resolve(&blocks, &key_of, targets[i], &mut edge, &mut budget, 0);
+            let to = resolve(blocks, &key_of, targets[i], &mut edge, &mut budget, 0);
             if to != targets[i] {
                 targets[i] = to;
                 changed = true;
@@ -290,9 +291,14 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             }
             meet(&mut entry[to], edge);
         }
+        if targets != [t, f] {
+            rewrites.push((b, targets));
+        }
+    }
+    cfg.entry = start;
+    for (b, [nt, nf]) in rewrites {
         if let Block::Branch { t, f, .. } = &mut cfg.blocks[b] {
-            *t = targets[0];
-            *f = targets[1];
+            (*t, *f) = (nt, nf);
         }
     }
     changed
@@ -377,7 +383,7 @@ fn merge_identical(cfg: &mut Cfg) -> bool {
     let mut live = crate::emit::layout(cfg);
     live.sort_unstable();
     let mut remap: Vec<BlockId> = (0..cfg.blocks.len()).collect();
-    let mut first: HashMap<Block, BlockId> = HashMap::new();
+    let mut first: HashMap<Block, BlockId> = HashMap::default();
     let mut changed = false;
     for b in live {
         match &mut cfg.blocks[b] {
