@@ -65,9 +65,8 @@ impl Bool {
         match (self, other) {
             (Bool::Const(false), _) => Bool::Const(false),
             (Bool::Const(true), b) => b,
-            // A false right side still runs the left side's loads, which may reject; but the
-            // whole conjunction is false either way.
-            (_, Bool::Const(false)) => Bool::Const(false),
+            // `a and false` still runs a's loads, which may reject the packet (libpcap's
+            // unoptimized code does); the optimizer skips them, as libpcap's does.
             (a, Bool::Const(true)) => a,
             (a, b) => Bool::And(Box::new(a), Box::new(b)),
         }
@@ -77,6 +76,7 @@ impl Bool {
             (Bool::Const(true), _) => Bool::Const(true),
             (Bool::Const(false), b) => b,
             (a, Bool::Const(false)) => a,
+            // `a or true` likewise keeps a's loads.
             (a, b) => Bool::Or(Box::new(a), Box::new(b)),
         }
     }

@@ -346,8 +346,13 @@ impl<'a> Lower<'a> {
             return err(format!("invalid DECnet address '{}'", text), span);
         };
         // 6-bit area, 10-bit node; libpcap does not range-check and keeps the low 16 bits.
+        self.decnet_addr((area << 10) | node, dir, span)
+    }
+
+    /// A DECnet address given as its 16-bit value (`decnet host 1025`).
+    fn decnet_addr(&self, value: u32, dir: Option<Dir>, span: &Span) -> R<Bool> {
         // Stored little-endian; loaded as a big-endian half word.
-        let addr = (((area << 10) | node) as u16).swap_bytes() as u32;
+        let addr = (value as u16).swap_bytes() as u32;
         let nl = self.nl();
         let side = |short: u32, long: u32| {
             let short_nopad = mcmp(nl + 2, B, 0x7, 0x2).and(cmp(nl + short, H, addr));
@@ -367,7 +372,8 @@ impl<'a> Lower<'a> {
     }
 
     fn need_ether(&self, what: &str, span: &Span) -> R<()> {
-        if self.target.linktype != LinkType::En10mb {
+        // Behind `pppoes` the link is PPP: no MAC addresses there.
+        if self.target.linktype != LinkType::En10mb || matches!(self.link, LinkField::Ppp(_)) {
             return err(
                 format!(
                     "{} supported only on Ethernet (this is {})",
@@ -458,9 +464,9 @@ impl<'a> Lower<'a> {
         }
         let nl = self.nl();
         let side = |off: u32| {
-            // Last word first, as libpcap. Words the mask ignores become `and #0` tests, which
-            // the optimizer folds away with their loads (libpcap's -O keeps them).
-            Bool::all((0..4).rev().map(|w| {
+            // First word first, as libpcap. Words the mask ignores become `and #0` tests,
+            // which the optimizer folds away with their loads (libpcap's -O keeps them).
+            Bool::all((0..4).map(|w| {
                 let m = u32::from_be_bytes(mask[w * 4..w * 4 + 4].try_into().unwrap());
                 let a = u32::from_be_bytes(addr[w * 4..w * 4 + 4].try_into().unwrap());
                 mcmp(off + w as u32 * 4, W, m, a & m)
@@ -649,42 +655,40 @@ impl<'a> Lower<'a> {
             Prim::Less(n) => Ok(Bool::test(self.len(), JMP | JGT | K, *n).not()),
             Prim::Greater(n) => Ok(Bool::test(self.len(), JMP | JGE | K, *n)),
             Prim::Byte { off, op, val } => {
-                let nl = self.nl();
-                let (off, val) = (*off, *val);
+                // `byte N`: byte N of the packet, as libpcap reads it. (libpcap's `&` and `|`
+                // forms test a value it never loads; see docs/differences.md.)
+                let (off, val) = (packet_offset(self.off_ll, *off), *val);
                 let b = match op {
-                    ByteOp::Eq => cmp(nl + off, B, val),
-                    ByteOp::Lt => cmp_op(nl + off, B, None, JGE, val).not(),
-                    ByteOp::Gt => cmp_op(nl + off, B, None, JGT, val),
-                    ByteOp::Or => cmp_op(nl + off, B, Some(!val), JEQ, 0).not(),
-                    ByteOp::And => cmp_op(nl + off, B, Some(val), JEQ, 0).not(),
+                    ByteOp::Eq => cmp(off, B, val),
+                    ByteOp::Lt => cmp_op(off, B, None, JGE, val).not(),
+                    ByteOp::Gt => cmp_op(off, B, None, JGT, val),
+                    ByteOp::Or => cmp_op(off, B, Some(!val), JEQ, 0).not(),
+                    ByteOp::And => cmp_op(off, B, Some(val), JEQ, 0).not(),
                 };
                 Ok(b)
             }
             Prim::Inbound | Prim::Outbound => {
-                let outgoing = match (self.target.mode, self.target.linktype) {
+                let outgoing = match (self.target.mode, self.cooked_header()) {
                     (Mode::Kernel, _) => Bool::test(vec![anc(SKF_AD_PKTTYPE)], JMP | JEQ | K, PACKET_OUTGOING),
-                    (Mode::Offline, LinkType::LinuxSll) => cmp(0, H, PACKET_OUTGOING),
-                    (Mode::Offline, LinkType::LinuxSll2) => cmp(10, B, PACKET_OUTGOING),
-                    (Mode::Offline, lt) => {
+                    (Mode::Offline, Some(LinkType::LinuxSll)) => cmp(0, H, PACKET_OUTGOING),
+                    (Mode::Offline, Some(LinkType::LinuxSll2)) => cmp(10, B, PACKET_OUTGOING),
+                    (Mode::Offline, _) => {
                         return err(
-                            format!("'inbound'/'outbound' need the packet direction, which {} captures do not record", lt.name()),
+                            format!("'inbound'/'outbound' need the packet direction, which {} captures do not record", self.link_name()),
                             span,
                         )
                     }
                 };
                 Ok(if *p == Prim::Inbound { outgoing.not() } else { outgoing })
             }
-            Prim::Ifindex(n) => match (self.target.mode, self.target.linktype) {
+            Prim::Ifindex(n) => match (self.target.mode, self.cooked_header()) {
                 (Mode::Kernel, _) => Ok(Bool::test(vec![anc(SKF_AD_IFINDEX)], JMP | JEQ | K, *n)),
-                (Mode::Offline, LinkType::LinuxSll2) => Ok(cmp(4, W, *n)),
-                (_, lt) => err(format!("'ifindex' supported only on LINUX_SLL2 captures and live capture (this is {})", lt.name()), span),
+                (Mode::Offline, Some(LinkType::LinuxSll2)) => Ok(cmp(4, W, *n)),
+                _ => err(format!("'ifindex' supported only on LINUX_SLL2 captures and live capture (this is {})", self.link_name()), span),
             },
             Prim::Vlan(id) => self.vlan(*id, span),
             Prim::Mpls(label) => self.mpls(*label, span),
-            Prim::Pppoed => {
-                self.need_ether("'pppoed'", span)?;
-                self.linktype(ETHERTYPE_PPPOED, span)
-            }
+            Prim::Pppoed => self.linktype(ETHERTYPE_PPPOED, span),
             Prim::Pppoes(sess) => self.pppoes(*sess, span),
             Prim::Geneve(vni) => self.geneve(*vni, span),
             Prim::Llc(kind) => self.llc(kind.as_deref(), span),
@@ -692,10 +696,33 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// The cooked header the packet direction and interface come from, when the link layer
+    /// in effect is still the file's cooked one (not PPP behind `pppoes`, nor the frame
+    /// inside `geneve`).
+    fn cooked_header(&self) -> Option<LinkType> {
+        match (self.target.linktype, self.link) {
+            (LinkType::LinuxSll | LinkType::LinuxSll2, LinkField::Sll(_)) if !self.geneve => {
+                Some(self.target.linktype)
+            }
+            _ => None,
+        }
+    }
+
+    /// The link layer in effect, for messages.
+    fn link_name(&self) -> &'static str {
+        match self.link {
+            LinkField::Ppp(_) => "PPP",
+            _ if self.geneve => "EN10MB",
+            _ => self.target.linktype.name(),
+        }
+    }
+
     fn broadcast(&self, proto: Option<Proto>, span: &Span) -> R<Bool> {
         match proto {
             None | Some(Proto::Link) => {
-                if self.target.linktype != LinkType::En10mb {
+                if self.target.linktype != LinkType::En10mb
+                    || matches!(self.link, LinkField::Ppp(_))
+                {
                     return err("not a broadcast link", span);
                 }
                 Ok(self.has_mac_header().and(bcmp(self.off_ll, &[0xff; 6])))
@@ -720,7 +747,9 @@ impl<'a> Lower<'a> {
     fn multicast(&self, proto: Option<Proto>, span: &Span) -> R<Bool> {
         match proto {
             None | Some(Proto::Link) => {
-                if self.target.linktype != LinkType::En10mb {
+                if self.target.linktype != LinkType::En10mb
+                    || matches!(self.link, LinkField::Ppp(_))
+                {
                     return err(
                         "link-layer multicast filters supported only on Ethernet",
                         span,
@@ -795,9 +824,6 @@ impl<'a> Lower<'a> {
                     span,
                 );
             }
-        }
-        if self.mpls_depth > 0 {
-            return err("'geneve' after 'mpls' is not supported", span);
         }
         let nl = self.nl();
         let vni_test = |off: Vec<Insn>| match vni {
@@ -896,8 +922,12 @@ impl<'a> Lower<'a> {
             cmp_op(self.nl() - 2, B, None, JSET, 1).not()
         } else {
             match self.link {
-                LinkField::Ether(_) | LinkField::Sll(_) | LinkField::Anc => {
-                    self.linktype(ETHERTYPE_MPLS, span)?
+                LinkField::Ether(_) => self.linktype(ETHERTYPE_MPLS, span)?,
+                LinkField::Sll(_) | LinkField::Anc => {
+                    return err(
+                        format!("no MPLS support for {}", self.target.linktype.name()),
+                        span,
+                    )
                 }
                 LinkField::Ppp(off) => cmp(off, H, 0x0281),
                 LinkField::Raw => return err("no MPLS support for RAW", span),
@@ -921,13 +951,14 @@ impl<'a> Lower<'a> {
                 );
             }
         }
-        self.need_ether("'pppoes'", span)?;
         let b = self.linktype(ETHERTYPE_PPPOES, span)?;
         let b = match sess {
             Some(s) => b.and(mcmp(self.off_linkpl, W, 0xffff, s)),
             None => b,
         };
         // The PPP protocol field follows the 6-byte PPPoE header; the payload after it.
+        // libpcap's PUSH_LINKHDR: the link header is now the PPP one (`link[]`, `byte`).
+        self.off_ll = self.off_linkpl + 6;
         self.link = LinkField::Ppp(self.off_linkpl + 6);
         self.off_linkpl += 8;
         Ok(b)
@@ -1119,6 +1150,10 @@ impl<'a> Lower<'a> {
         kind: Option<Kind>,
         span: &Span,
     ) -> R<Bool> {
+        if proto == Some(Proto::Decnet) && matches!(kind, None | Some(Kind::Host) | Some(Kind::Net))
+        {
+            return self.decnet_addr(n, dir, span);
+        }
         match kind {
             None | Some(Kind::Host) => {
                 if proto == Some(Proto::Link) {
@@ -1166,39 +1201,14 @@ impl<'a> Lower<'a> {
         }
     }
 
-    /// `[ether|ip|ip6] proto N`.
+    /// `[ether|ip|ip6] proto N`. Values too large for the field are not an error (libpcap
+    /// compiles them; they never match, and `not proto 256` matches everything).
     fn proto_num(&mut self, n: u32, proto: Option<Proto>, span: &Span) -> R<Bool> {
         match proto {
-            None => {
-                if n > 255 {
-                    return err(format!("IP protocol {} greater than maximum 255", n), span);
-                }
-                Ok(self.ip_proto(n, span)?.or(self.ip6_proto(n, span)?))
-            }
-            Some(Proto::Ip) => {
-                if n > 255 {
-                    return err(format!("IP protocol {} greater than maximum 255", n), span);
-                }
-                self.ip_proto(n, span)
-            }
-            Some(Proto::Ip6) => {
-                if n > 255 {
-                    return err(
-                        format!("IPv6 next header {} greater than maximum 255", n),
-                        span,
-                    );
-                }
-                self.ip6_proto(n, span)
-            }
-            Some(Proto::Link) => {
-                if n > 0xffff {
-                    return err(
-                        format!("ether proto {} greater than maximum 65535", n),
-                        span,
-                    );
-                }
-                self.linktype(n, span)
-            }
+            None => Ok(self.ip_proto(n, span)?.or(self.ip6_proto(n, span)?)),
+            Some(Proto::Ip) => self.ip_proto(n, span),
+            Some(Proto::Ip6) => self.ip6_proto(n, span),
+            Some(Proto::Link) => self.linktype(n, span),
             Some(Proto::Iso) => {
                 Ok(self
                     .linktype(LLCSAP_ISONS, span)?
@@ -1209,8 +1219,11 @@ impl<'a> Lower<'a> {
     }
 
     fn protochain(&mut self, n: u32, proto: Option<Proto>, span: &Span) -> R<Bool> {
-        if n > 255 {
-            return err(format!("protocol {} greater than maximum 255", n), span);
+        if self.geneve {
+            return err(
+                "'protochain' not supported with variable length headers (after 'geneve')",
+                span,
+            );
         }
         let nl = self.nl();
         let v4 = |s: &Self| -> R<Bool> {
@@ -1310,17 +1323,8 @@ impl<'a> Lower<'a> {
             }
             Some(Kind::PortRange) => {
                 let want = self.port_proto(proto, "portrange", span)?;
-                let Some((a, b)) = name.split_once('-') else {
-                    // A single number is a one-port range; a single name is not (libpcap).
-                    return err(format!("unknown port in range '{}'", name), span);
-                };
-                if a.is_empty() || b.is_empty() {
-                    return err(format!("invalid port range '{}'", name), span);
-                }
-                let (p1, r1) = self.port_or_service(a, want, span)?;
-                let (p2, r2) = self.port_or_service(b, want, span)?;
-                let real = if r1 == r2 { r1 } else { want };
-                let (lo, hi) = if p1 <= p2 { (p1, p2) } else { (p2, p1) };
+                let (lo, hi, real) = self.port_range(name, span)?;
+                let real = check_proto(want, real, &format!("port in range '{}'", name), span)?;
                 self.port(lo, hi, real, dir, span)
             }
             Some(Kind::Proto) => {
@@ -1363,22 +1367,16 @@ impl<'a> Lower<'a> {
         self.resolver.protocol(name).map(u32::from)
     }
 
-    fn port_or_service(&self, s: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
-        if s.bytes().all(|b| b.is_ascii_digit()) {
-            let n: u32 = s
-                .parse()
-                .map_err(|_| Error::new(format!("illegal port number {}", s), span.clone()))?;
-            if n > 65535 {
-                return err(format!("illegal port number {} > 65535", n), span);
-            }
-            return Ok((n, want));
+    /// A service name or a number, as libpcap's `pcap_nametoport` (through getaddrinfo): the
+    /// port, and the one protocol it is known for (None: both, or a number).
+    fn name_to_port(&self, name: &str) -> Option<(u32, Option<u32>)> {
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            // getaddrinfo takes decimal digits and keeps the low 16 bits.
+            let v = name.bytes().fold(0u32, |v, d| {
+                v.wrapping_mul(10).wrapping_add((d - b'0') as u32)
+            });
+            return Some((v & 0xffff, None));
         }
-        self.service(s, want, span)
-    }
-
-    /// A service name as libpcap's `pcap_nametoport`: a name known only for TCP (or UDP)
-    /// restricts the match to that protocol.
-    fn service(&self, name: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
         let tcp = self
             .resolver
             .service(name, ServiceProto::Tcp)
@@ -1387,18 +1385,52 @@ impl<'a> Lower<'a> {
             .resolver
             .service(name, ServiceProto::Udp)
             .map(u32::from);
-        let (port, real) = match (tcp, udp) {
-            (Some(t), Some(u)) if t == u => (t, None),
-            (Some(t), _) => (t, Some(IPPROTO_TCP)),
-            (None, Some(u)) => (u, Some(IPPROTO_UDP)),
-            (None, None) => return err(format!("unknown port '{}'", name), span),
-        };
-        match (want, real) {
-            (Some(IPPROTO_UDP), Some(IPPROTO_TCP)) => err(format!("port '{}' is tcp", name), span),
-            (Some(IPPROTO_TCP), Some(IPPROTO_UDP)) => err(format!("port '{}' is udp", name), span),
-            (Some(w), _) => Ok((port, Some(w))),
-            (None, r) => Ok((port, r)),
+        match (tcp, udp) {
+            (Some(t), Some(u)) if t == u => Some((t, None)),
+            (Some(t), _) => Some((t, Some(IPPROTO_TCP))),
+            (None, Some(u)) => Some((u, Some(IPPROTO_UDP))),
+            (None, None) => None,
         }
+    }
+
+    /// A service name as libpcap's `pcap_nametoport`: a name known only for TCP (or UDP)
+    /// restricts the match to that protocol.
+    fn service(&self, name: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
+        let Some((port, real)) = self.name_to_port(name) else {
+            return err(format!("unknown port '{}'", name), span);
+        };
+        Ok((
+            port,
+            check_proto(want, real, &format!("port '{}'", name), span)?,
+        ))
+    }
+
+    /// `portrange A-B` as libpcap's `pcap_nametoportrange`: two decimal numbers (checked),
+    /// else two names or numbers (not checked); the range's protocol is the one both ends
+    /// share.
+    fn port_range(&self, name: &str, span: &Span) -> R<(u32, u32, Option<u32>)> {
+        let unknown = || err(format!("unknown port in range '{}'", name), span);
+        let (p1, p2, real) = match scan_decimal_range(name) {
+            Some((a, b)) => {
+                for p in [a, b] {
+                    if p > 65535 {
+                        return err(format!("illegal port number {} > 65535", p), span);
+                    }
+                }
+                (a, b, None)
+            }
+            None => {
+                let Some((a, b)) = name.split_once('-') else {
+                    return unknown();
+                };
+                let (Some((p1, r1)), Some((p2, r2))) = (self.name_to_port(a), self.name_to_port(b))
+                else {
+                    return unknown();
+                };
+                (p1, p2, if r1 == r2 { r1 } else { None })
+            }
+        };
+        Ok((p1.min(p2), p1.max(p2), real))
     }
 
     /// `gateway H`: Ethernet host H, but not IP host H (a packet routed through H).
@@ -1442,8 +1474,10 @@ impl<'a> Lower<'a> {
             RelOp::Lt => (JGE, true),
             RelOp::Ne => (JEQ, true),
         };
+        validate(lhs)?;
+        validate(rhs)?;
         let (lc, mut stmts) = self.arith(lhs)?;
-        let (rc, test) = match const_value(rhs)? {
+        let (rc, test) = match self.constant(rhs)? {
             Some(k) => (Bool::Const(true), Bool::test(stmts, JMP | jmp | K, k)),
             None => {
                 let slot = self.slot(lhs_span(lhs))?;
@@ -1455,9 +1489,9 @@ impl<'a> Lower<'a> {
                 (rc, Bool::test(stmts, JMP | jmp | X, 0))
             }
         };
-        // A relation between constants is decided now.
-        let test = match (const_value(lhs)?, const_value(rhs)?) {
-            (Some(a), Some(b)) => Bool::Const(match jmp {
+        // With the optimizer, a relation between constants is decided now.
+        let test = match (self.constant(lhs)?, self.constant(rhs)?) {
+            (Some(a), Some(b)) if self.optimize => Bool::Const(match jmp {
                 JGT => a > b,
                 JGE => a >= b,
                 _ => a == b,
@@ -1512,7 +1546,7 @@ impl<'a> Lower<'a> {
     /// Statements leaving the value of `a` in A, and the protocol conditions its packet loads
     /// need (`tcp[0]` only means something for TCP).
     fn arith(&mut self, a: &Arith) -> R<(Bool, Vec<Insn>)> {
-        if let Some(k) = const_value(a)? {
+        if let Some(k) = self.constant(a)? {
             return Ok((Bool::Const(true), vec![Insn::stmt(LD | IMM, k)]));
         }
         match a {
@@ -1523,50 +1557,7 @@ impl<'a> Lower<'a> {
                 s.push(Insn::stmt(ALU | NEG, 0));
                 Ok((c, s))
             }
-            Arith::Bin(op, l, r, span) => {
-                let code = match op {
-                    ArOp::Add => ADD,
-                    ArOp::Sub => SUB,
-                    ArOp::Mul => MUL,
-                    ArOp::Div => DIV,
-                    ArOp::Mod => MOD,
-                    ArOp::And => AND,
-                    ArOp::Or => OR,
-                    ArOp::Xor => XOR,
-                    ArOp::Lsh => LSH,
-                    ArOp::Rsh => RSH,
-                };
-                let (lc, mut s) = self.arith(l)?;
-                match const_value(r)? {
-                    Some(k) => {
-                        check_const_operand(*op, k, span)?;
-                        s.push(Insn::stmt(ALU | code | K, k));
-                        Ok((lc, s))
-                    }
-                    None => {
-                        let slot = self.slot(span)?;
-                        s.push(Insn::stmt(ST, slot));
-                        if self.optimize && matches!(op, ArOp::Div | ArOp::Mod) && folds_to_zero(r)
-                        {
-                            return err("division by zero", span);
-                        }
-                        // libpcap's gen_arth keeps only the left operand's protocol
-                        // conditions: `len / ip[1] > 0` also matches non-IP frames. Kept, so
-                        // that filters mean what they mean in tcpdump.
-                        let (_, rs) = self.arith(r)?;
-                        s.extend(rs);
-                        if matches!(op, ArOp::Lsh | ArOp::Rsh) {
-                            self.variable_shift(&mut s, slot, code, span)?;
-                        } else {
-                            s.push(Insn::stmt(MISC | TAX, 0));
-                            s.push(Insn::stmt(LD | MEM, slot));
-                            s.push(Insn::stmt(ALU | code | X, 0));
-                        }
-                        self.slots = slot; // the slot is free again
-                        Ok((lc, s))
-                    }
-                }
-            }
+            Arith::Bin(op, l, r, span) => self.binary(*op, l, r, span),
             Arith::Load {
                 proto,
                 off,
@@ -1576,11 +1567,137 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// `l op r`. libpcap's `gen_arth` keeps only the left operand's protocol conditions
+    /// (`len / ip[1] > 0` also matches non-IP frames), and checks for division by zero and
+    /// oversized shifts only when the right operand's code starts with a constant load.
+    fn binary(&mut self, op: ArOp, l: &Arith, r: &Arith, span: &Span) -> R<(Bool, Vec<Insn>)> {
+        let code = match op {
+            ArOp::Add => ADD,
+            ArOp::Sub => SUB,
+            ArOp::Mul => MUL,
+            ArOp::Div => DIV,
+            ArOp::Mod => MOD,
+            ArOp::And => AND,
+            ArOp::Or => OR,
+            ArOp::Xor => XOR,
+            ArOp::Lsh => LSH,
+            ArOp::Rsh => RSH,
+        };
+        let (lc, mut s) = self.arith(l)?;
+        if self.optimize {
+            // libpcap's optimizer: a zero on the left absorbs the right operand (and its
+            // loads); `x * 0` and `x & 0` are 0 without x's loads.
+            let zero = vec![Insn::stmt(LD | IMM, 0)];
+            if self.constant(l)? == Some(0) {
+                match op {
+                    ArOp::Mul | ArOp::Div | ArOp::Mod | ArOp::And | ArOp::Lsh | ArOp::Rsh => {
+                        return Ok((lc, zero))
+                    }
+                    ArOp::Add | ArOp::Or | ArOp::Xor => {
+                        let (_, rs) = self.arith(r)?;
+                        return Ok((lc, rs));
+                    }
+                    ArOp::Sub => {}
+                }
+            }
+            if let Some(k) = self.constant(r)? {
+                match op {
+                    ArOp::Mul | ArOp::And if k == 0 => return Ok((lc, zero)),
+                    ArOp::Div | ArOp::Mod if k == 0 => {
+                        return err(
+                            if op == ArOp::Div {
+                                "division by zero"
+                            } else {
+                                "modulus by zero"
+                            },
+                            span,
+                        )
+                    }
+                    // libpcap's constant folding gives 0 for such shifts.
+                    ArOp::Lsh | ArOp::Rsh if k > 31 => return Ok((lc, zero)),
+                    _ => {
+                        s.push(Insn::stmt(ALU | code | K, k));
+                        return Ok((lc, s));
+                    }
+                }
+            }
+        } else if let Arith::Num(k) = r {
+            // Without the optimizer only literal right operands are immediate, and only
+            // where the kernel accepts them; the rest is computed at run time, as libpcap.
+            let ok = match op {
+                ArOp::Div | ArOp::Mod => *k != 0,
+                ArOp::Lsh | ArOp::Rsh => *k < 32,
+                _ => true,
+            };
+            if ok {
+                s.push(Insn::stmt(ALU | code | K, *k));
+                return Ok((lc, s));
+            }
+        }
+        let slot = self.slot(span)?;
+        s.push(Insn::stmt(ST, slot));
+        let (_, rs) = self.arith(r)?;
+        s.extend(rs);
+        if matches!(op, ArOp::Lsh | ArOp::Rsh) {
+            self.variable_shift(&mut s, slot, code, span)?;
+        } else {
+            s.push(Insn::stmt(MISC | TAX, 0));
+            s.push(Insn::stmt(LD | MEM, slot));
+            s.push(Insn::stmt(ALU | code | X, 0));
+        }
+        self.slots = slot; // the slot is free again
+        Ok((lc, s))
+    }
+
+    /// The value of `a` if it is known at compile time: with the optimizer, folded as
+    /// libpcap's optimizer folds (shifts by 32 or more give 0, division by zero is an error);
+    /// without it, only literal numbers (libpcap computes the rest at run time).
+    fn constant(&self, a: &Arith) -> R<Option<u32>> {
+        if !self.optimize {
+            return Ok(match a {
+                Arith::Num(k) => Some(*k),
+                _ => None,
+            });
+        }
+        Ok(match a {
+            Arith::Num(k) => Some(*k),
+            Arith::Neg(x) => self.constant(x)?.map(|v| v.wrapping_neg()),
+            Arith::Bin(op, l, r, span) => {
+                let (Some(x), Some(y)) = (self.constant(l)?, self.constant(r)?) else {
+                    return Ok(None);
+                };
+                Some(match op {
+                    ArOp::Add => x.wrapping_add(y),
+                    ArOp::Sub => x.wrapping_sub(y),
+                    ArOp::Mul => x.wrapping_mul(y),
+                    ArOp::Div | ArOp::Mod if y == 0 => {
+                        return err(
+                            if *op == ArOp::Div {
+                                "division by zero"
+                            } else {
+                                "modulus by zero"
+                            },
+                            span,
+                        )
+                    }
+                    ArOp::Div => x / y,
+                    ArOp::Mod => x % y,
+                    ArOp::And => x & y,
+                    ArOp::Or => x | y,
+                    ArOp::Xor => x ^ y,
+                    ArOp::Lsh => x.checked_shl(y).unwrap_or(0),
+                    ArOp::Rsh => x.checked_shr(y).unwrap_or(0),
+                })
+            }
+            Arith::Len | Arith::Load { .. } => None,
+        })
+    }
+
     /// On a cooked socket the kernel shows the filter no cooked header: whole header fields
     /// that it keeps as socket metadata are read through ancillary loads instead.
     fn cooked_field(&self, off: &Arith, size: u32, span: &Span) -> R<Insn> {
         use LinkType::{LinuxSll, LinuxSll2};
-        let field = match (self.target.linktype, const_value(off)?, size) {
+        let field = match (self.target.linktype, self.constant(off)?, size) {
             (LinuxSll, Some(0), 2) | (LinuxSll2, Some(10), 1) => Some(SKF_AD_PKTTYPE),
             (LinuxSll, Some(2), 2) | (LinuxSll2, Some(8), 2) => Some(SKF_AD_HATYPE),
             (LinuxSll, Some(14), 2) | (LinuxSll2, Some(0), 2) => Some(SKF_AD_PROTOCOL),
@@ -1630,7 +1747,7 @@ impl<'a> Lower<'a> {
             }
             p => return err(format!("'{}[...]' is not supported", p.name()), span),
         };
-        if let Some(k) = const_value(off)? {
+        if let Some(k) = self.constant(off)? {
             let mut s = Vec::new();
             let k = packet_offset(base, k);
             if transport {
@@ -1660,12 +1777,20 @@ impl<'a> Lower<'a> {
 /// filter expression (`ether[0xffffffff]`) can only be past the end of the packet: use an
 /// offset that is, for the kernel as for libpcap.
 fn packet_offset(base: u32, k: u32) -> u32 {
-    // Offsets past 256 MiB are past any packet; this also keeps them out of the virtual
-    // range `geneve` uses for `base`.
-    if k >= 0x1000_0000 {
+    use crate::geneve::VIRT_LL;
+    // `tcp[-1:2]` wraps around to the byte before the header, as in libpcap. Anything that
+    // lands past 256 MiB is past any packet; so are offsets into the virtual range `geneve`
+    // uses (for a virtual `base`, only the offset inside the inner frame counts).
+    let v = base.wrapping_add(k);
+    let past_any_packet = if base >= VIRT_LL {
+        k >= 0x1000_0000
+    } else {
+        v >= 0x1000_0000
+    };
+    if past_any_packet {
         SKF_LL_OFF - 1
     } else {
-        base + k
+        v
     }
 }
 
@@ -1677,62 +1802,74 @@ fn lhs_span(a: &Arith) -> &Span {
     }
 }
 
-fn check_const_operand(op: ArOp, k: u32, span: &Span) -> R<()> {
-    match op {
-        ArOp::Div | ArOp::Mod if k == 0 => err(
-            if op == ArOp::Div {
-                "division by zero"
-            } else {
-                "modulus by zero"
-            },
-            span,
-        ),
-        ArOp::Lsh | ArOp::Rsh if k > 31 => err("shift by more than 31 bits", span),
-        _ => Ok(()),
-    }
-}
-
-/// The value of a constant expression (folded with BPF's 32-bit unsigned semantics).
-fn const_value(a: &Arith) -> R<Option<u32>> {
-    Ok(match a {
-        Arith::Num(k) => Some(*k),
-        Arith::Neg(x) => const_value(x)?.map(|v| v.wrapping_neg()),
-        Arith::Bin(op, l, r, span) => {
-            let (Some(x), Some(y)) = (const_value(l)?, const_value(r)?) else {
-                if let Some(y) = const_value(r)? {
-                    check_const_operand(*op, y, span)?;
-                }
-                return Ok(None);
-            };
-            check_const_operand(*op, y, span)?;
-            Some(match op {
-                ArOp::Add => x.wrapping_add(y),
-                ArOp::Sub => x.wrapping_sub(y),
-                ArOp::Mul => x.wrapping_mul(y),
-                ArOp::Div => x / y,
-                ArOp::Mod => x % y,
-                ArOp::And => x & y,
-                ArOp::Or => x | y,
-                ArOp::Xor => x ^ y,
-                ArOp::Lsh => x << y,
-                ArOp::Rsh => x >> y,
-            })
-        }
-        Arith::Len | Arith::Load { .. } => None,
-    })
-}
-
-/// Whether constant folding makes `a` zero whatever the packet (`ip[0] & 0`).
-fn folds_to_zero(a: &Arith) -> bool {
+/// libpcap's `gen_arth` checks, on every operation of an arithmetic expression (constant or
+/// not): division by zero and shifts by more than 31, judged by the constant the right
+/// operand's code starts with.
+fn validate(a: &Arith) -> R<()> {
     match a {
-        Arith::Bin(ArOp::And | ArOp::Mul, l, r, _) => {
-            matches!(const_value(l), Ok(Some(0)))
-                || matches!(const_value(r), Ok(Some(0)))
-                || folds_to_zero(l)
-                || folds_to_zero(r)
+        Arith::Num(_) | Arith::Len => Ok(()),
+        Arith::Neg(x) => validate(x),
+        Arith::Load { off, .. } => validate(off),
+        Arith::Bin(op, l, r, span) => {
+            validate(l)?;
+            validate(r)?;
+            match (op, first_constant(r)) {
+                (ArOp::Div, Some(0)) => err("division by zero", span),
+                (ArOp::Mod, Some(0)) => err("modulus by zero", span),
+                (ArOp::Lsh | ArOp::Rsh, Some(k)) if k > 31 => {
+                    err("shift by more than 31 bits", span)
+                }
+                _ => Ok(()),
+            }
         }
-        _ => matches!(const_value(a), Ok(Some(0))),
     }
+}
+
+/// The constant that the code libpcap generates for `a` starts with, if any: its
+/// division and shift checks look only at that (`len / ip[0]` is "division by zero": the
+/// index 0 is loaded first).
+fn first_constant(a: &Arith) -> Option<u32> {
+    match a {
+        Arith::Num(k) => Some(*k),
+        Arith::Len => None,
+        Arith::Neg(x) => first_constant(x),
+        Arith::Bin(_, l, _, _) => first_constant(l),
+        Arith::Load { off, .. } => first_constant(off),
+    }
+}
+
+/// A port's protocol against the one asked for (`udp port ssh` is an error: ssh is TCP).
+fn check_proto(want: Option<u32>, real: Option<u32>, what: &str, span: &Span) -> R<Option<u32>> {
+    let name = |p| match p {
+        IPPROTO_TCP => "tcp",
+        IPPROTO_UDP => "udp",
+        _ => "sctp",
+    };
+    match (want, real) {
+        (Some(w), Some(r)) if w != r => err(format!("{} is {}", what, name(r)), span),
+        (Some(w), _) => Ok(Some(w)),
+        (None, r) => Ok(r),
+    }
+}
+
+/// `sscanf(s, "%d-%d")` succeeding on both numbers: `80-0x50` is 80 and 0.
+fn scan_decimal_range(s: &str) -> Option<(u32, u32)> {
+    let digits = |s: &str| -> Option<(u32, usize)> {
+        let n = s.bytes().take_while(|b| b.is_ascii_digit()).count();
+        (n > 0).then(|| {
+            (
+                s[..n]
+                    .parse::<u64>()
+                    .map_or(u32::MAX, |v| v.min(u32::MAX as u64) as u32),
+                n,
+            )
+        })
+    };
+    let (a, n) = digits(s)?;
+    let rest = s[n..].strip_prefix('-')?;
+    let rest = rest.strip_prefix('+').unwrap_or(rest);
+    let (b, _) = digits(rest)?;
+    Some((a, b))
 }
 
 fn proto_number(p: Proto) -> u32 {

@@ -73,20 +73,19 @@ fn backtrack<T>(i: In) -> Result<T, nom::Err<PErr>> {
 
 /// The span of the token starting at `i` (after blanks), for error carets.
 fn token_span(i: In) -> Span {
-    match lex(i) {
-        Ok((_, (_, span))) => span,
-        Err(_) => {
-            let start =
-                i.location_offset() + (i.fragment().len() - i.fragment().trim_start().len());
-            start
-                ..start
-                    + i.fragment()
-                        .trim_start()
-                        .chars()
-                        .next()
-                        .map_or(0, |c| c.len_utf8())
-        }
+    // Scans directly (not through nom), so building an error never needs another error.
+    let text = *i.fragment();
+    let rest = trim_blanks(text);
+    let start = i.location_offset() + (text.len() - rest.len());
+    match scan(rest, start) {
+        Ok((len, _)) => start..start + len,
+        Err(_) => start..start + rest.chars().next().map_or(0, |c| c.len_utf8()),
     }
+}
+
+/// libpcap's scanner skips only these blanks; anything else is a character of the filter.
+fn trim_blanks(s: &str) -> &str {
+    s.trim_start_matches([' ', '\t', '\r', '\n'])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,11 +354,13 @@ const OPERATORS: &[&str] = &[
 /// Reads one token after optional blanks.
 fn lex(i: In) -> PResult<(Tok, Span)> {
     let text = *i.fragment();
-    let skip = text.len() - text.trim_start().len();
+    let skip = text.len() - trim_blanks(text).len();
     let start = i.location_offset() + skip;
     let rest = &text[skip..];
     let (len, tok) = scan(rest, start)?;
-    let (after, _) = nom::bytes::complete::take::<usize, In, PErr>(skip + len)(i)?;
+    // nom's `take` on text counts characters, not bytes.
+    let chars = text[..skip + len].chars().count();
+    let (after, _) = nom::bytes::complete::take::<usize, In, PErr>(chars)(i)?;
     Ok((after, (tok, start..start + len)))
 }
 
@@ -373,7 +374,7 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
     if c == '\\' {
         // `\name`: a name even when it is a keyword (`ip proto \tcp`).
         let len = s[1..]
-            .find(|c: char| c.is_whitespace() || "!()".contains(c))
+            .find(|c: char| " !()\n\t".contains(c))
             .map_or(s.len(), |n| n + 1);
         if len == 1 {
             return bad(1, "expected a name after '\\'".into());
@@ -956,10 +957,9 @@ impl<'s> P<'s> {
                     let Tok::Hid(m) = t2 else {
                         return fail_at(s2, "expected a dotted netmask after 'mask'");
                     };
+                    // A partial mask is left-aligned, as libpcap reads it (`mask 255.255`).
                     let (mv, mbits) = parse_hid(&m, &s2)?;
-                    if mbits != 32 {
-                        return fail_at(s2, format!("netmask '{}' must have four parts", m));
-                    }
+                    let mv = mv.checked_shl(32 - mbits).unwrap_or(0);
                     return Ok((
                         r,
                         prim_id(
@@ -1453,11 +1453,11 @@ fn last_token(src: &str) -> Option<&str> {
 fn peek_at(src: &str, pos: usize) -> (Tok, Span) {
     let pos = pos.min(src.len());
     match scan(
-        src[pos..].trim_start(),
-        pos + (src[pos..].len() - src[pos..].trim_start().len()),
+        trim_blanks(&src[pos..]),
+        pos + (src[pos..].len() - trim_blanks(&src[pos..]).len()),
     ) {
         Ok((len, t)) => {
-            let s = pos + (src[pos..].len() - src[pos..].trim_start().len());
+            let s = pos + (src[pos..].len() - trim_blanks(&src[pos..]).len());
             (t, s..s + len)
         }
         Err(_) => (Tok::Id(String::new()), pos..pos + 1),
