@@ -948,9 +948,6 @@ fn encap_prim(g: G) -> S {
     let pppoes = opt(2, 2, num_of(g, &[0x11, 0x1234, 0, 65535], &[65536]))
         .prop_map(|n| words_str(&["pppoes", &n]))
         .boxed();
-    let geneve = opt(2, 1, num_of(g, &[0, 100, 16777215], &[16777216]))
-        .prop_map(|n| words_str(&["geneve", &n]))
-        .boxed();
     let llc_types: &'static [&'static str] = &[
         "i", "s", "u", "rr", "rnr", "rej", "ui", "ua", "disc", "dm", "sabme", "test", "xid", "frmr",
     ];
@@ -965,8 +962,8 @@ fn encap_prim(g: G) -> S {
         (g.on(ETH, 6), vlan),
         (g.on(ETH, 4), mpls),
         (g.on(LINKFUL, 3), pppoes),
-        (g.on(LINKFUL, 2), lit("pppoed")),
-        (1, geneve),
+        // Never weight 0 here: on RAW nothing else is left (pppoed then matches nothing).
+        (g.on(LINKFUL, 2).max(1), lit("pppoed")),
         // LLC on SLL2: libpcap's deviation again.
         (g.on(ETH, 3), llc),
     ])
@@ -1436,11 +1433,27 @@ fn expr_of(g: G) -> S {
         .boxed()
 }
 
-/// A filter expression for `fl`: clean five times in six.
+/// A filter expression for `fl`: clean five times in six; now and then behind `geneve`.
+///
+/// `geneve` only as `geneve [vni] and (E)`: anywhere else, the tests after it also run for
+/// packets that are not Geneve, and libpcap's then read scratch memory nothing wrote
+/// (uninitialized; bpfdump zeroes it, see docs/differences.md).
 fn expr_strategy(fl: Flavor) -> S {
+    let g = G { fl, dirty: false };
+    let geneve = (
+        opt(
+            2,
+            1,
+            num_of(g, &[0, 100, 7, 200, 300, 16777215], &[16777216]),
+        ),
+        expr_of(g),
+    )
+        .prop_map(|(n, e)| format!("{} and ({e})", words_str(&["geneve", &n])))
+        .boxed();
     one_of(vec![
-        (5, expr_of(G { fl, dirty: false })),
-        (1, expr_of(G { fl, dirty: true })),
+        (20, expr_of(g)),
+        (4, expr_of(G { fl, dirty: true })),
+        (1, geneve),
     ])
 }
 

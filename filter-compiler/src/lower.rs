@@ -1613,8 +1613,11 @@ impl<'a> Lower<'a> {
                             span,
                         )
                     }
-                    // libpcap's constant folding gives 0 for such shifts.
-                    ArOp::Lsh | ArOp::Rsh if k > 31 => return Ok((lc, zero)),
+                    // libpcap's optimizer turns `lsh x` with a known X into `lsh #k` and
+                    // refuses k > 31 (with a constant left side it folds to 0 instead).
+                    ArOp::Lsh | ArOp::Rsh if k > 31 => {
+                        return err("shift by more than 31 bits", span)
+                    }
                     _ => {
                         s.push(Insn::stmt(ALU | code | K, k));
                         return Ok((lc, s));
@@ -1749,7 +1752,13 @@ impl<'a> Lower<'a> {
         };
         if let Some(k) = self.constant(off)? {
             let mut s = Vec::new();
-            let k = packet_offset(base, k);
+            // Unoptimized, libpcap loads the index into X and reads [x + base]: an index
+            // that wraps past 2^32 is out of bounds there (its optimizer folds and wraps).
+            let k = if !self.optimize && !transport && base.checked_add(k).is_none() {
+                SKF_LL_OFF - 1
+            } else {
+                packet_offset(base, k)
+            };
             if transport {
                 s.push(self.ldx_iphdr());
                 s.push(Insn::stmt(LD | sz | IND, k));

@@ -259,6 +259,7 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
     let start = resolve(blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget, 0);
     let mut changed = start != cfg.entry;
     let mut rewrites: Vec<(BlockId, [BlockId; 2])> = Vec::new();
+    let mut jumps: Vec<(BlockId, BlockId)> = Vec::new();
     // Facts on entry to each block: those true on every incoming edge.
     let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
     entry[start] = Some(Vec::new());
@@ -267,9 +268,17 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             continue;
         };
         let Block::Branch { jmp, k, t, f, .. } = blocks[b] else {
-            // Past an opaque block or a plain jump nothing is known.
+            // Past an opaque block or a plain jump nothing is known, but the jump's target
+            // may still be a block whose outcome cannot matter.
             if let Block::Jump { next, .. } = blocks[b] {
-                meet(&mut entry[next], Vec::new());
+                let mut budget = RESOLVE_BUDGET;
+                let mut edge = Vec::new();
+                let to = resolve(blocks, &key_of, next, &mut edge, &mut budget, 0);
+                if to != next {
+                    jumps.push((b, to));
+                    changed = true;
+                }
+                meet(&mut entry[to], edge);
             }
             continue;
         };
@@ -299,6 +308,11 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
     for (b, [nt, nf]) in rewrites {
         if let Block::Branch { t, f, .. } = &mut cfg.blocks[b] {
             (*t, *f) = (nt, nf);
+        }
+    }
+    for (b, to) in jumps {
+        if let Block::Jump { next, .. } = &mut cfg.blocks[b] {
+            *next = to;
         }
     }
     changed
