@@ -41,22 +41,37 @@ pub struct Options<'r> {
 
 /// Compiles a pcap-filter(7) expression for `target`. An empty expression accepts everything.
 pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, Error> {
+    let mut deferred = Vec::new();
     let bool_ = match parse::parse(expr)? {
         Some(ast) if *target == Target::kernel(LinkType::En10mb) => {
-            let plain = lower_all(lower::Lower::new(*target, opts), &ast)?;
-            let stripped = lower_all(lower::Lower::new(*target, opts).for_stripped_frames(), &ast)?;
+            let plain = lower_all(lower::Lower::new(*target, opts), &ast, &mut deferred)?;
+            let stripped = lower_all(
+                lower::Lower::new(*target, opts).for_stripped_frames(),
+                &ast,
+                &mut deferred,
+            )?;
             let stripped = kernel_view::for_stripped_frames(stripped).map_err(Error::whole)?;
             kernel_view::combine(plain, stripped)
         }
-        Some(ast) => lower_all(lower::Lower::new(*target, opts), &ast)?,
+        Some(ast) => lower_all(lower::Lower::new(*target, opts), &ast, &mut deferred)?,
         None => ir::Bool::Const(true),
     };
     let mut cfg = ir::Cfg::build(&bool_, opts.snaplen);
     if opts.optimize {
         optimize::optimize(&mut cfg);
         // As libpcap: a filter that can never match is almost certainly a mistake.
-        if emit::layout(&cfg) == [ir::REJECT] {
+        let live = emit::layout(&cfg);
+        if live == [ir::REJECT] {
             return Err(Error::whole("expression rejects all packets"));
+        }
+        // Errors libpcap's optimizer raises for code that survives.
+        for b in live {
+            if let ir::Block::Branch { stmts, .. } | ir::Block::Jump { stmts, .. } = &cfg.blocks[b]
+            {
+                if let Some((_, e)) = deferred.iter().find(|(i, _)| stmts.contains(i)) {
+                    return Err(e.clone());
+                }
+            }
         }
     }
     let prog = emit::emit(&cfg);
@@ -71,8 +86,13 @@ pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, E
 }
 
 /// Lowers a whole expression, resolving the run-time offsets `geneve` introduces.
-fn lower_all(mut l: lower::Lower, ast: &ast::Expr) -> Result<ir::Bool, Error> {
+fn lower_all(
+    mut l: lower::Lower,
+    ast: &ast::Expr,
+    deferred: &mut Vec<(Insn, Error)>,
+) -> Result<ir::Bool, Error> {
     let b = l.expr(ast)?;
+    deferred.append(&mut l.deferred);
     Ok(if l.geneve {
         geneve::init().and(geneve::resolve(b))
     } else {

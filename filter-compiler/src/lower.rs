@@ -100,6 +100,10 @@ pub struct Lower<'a> {
     slots: u32,
     /// The optimizer will run: constant folding it would do may raise errors (as libpcap's).
     optimize: bool,
+    /// Errors libpcap's optimizer raises only if the code survives (`x << 40` is refused,
+    /// unless the comparison it is in can never be reached): each with the kernel-invalid
+    /// instruction that stands for it in the program until then.
+    pub deferred: Vec<(Insn, Error)>,
 }
 
 fn ld(size: u16, k: u32) -> Insn {
@@ -187,6 +191,7 @@ impl<'a> Lower<'a> {
             stripped: false,
             slots: 0,
             optimize: opts.optimize,
+            deferred: Vec::new(),
         }
     }
 
@@ -1604,19 +1609,20 @@ impl<'a> Lower<'a> {
                 match op {
                     ArOp::Mul | ArOp::And if k == 0 => return Ok((lc, zero)),
                     ArOp::Div | ArOp::Mod if k == 0 => {
-                        return err(
-                            if op == ArOp::Div {
-                                "division by zero"
-                            } else {
-                                "modulus by zero"
-                            },
-                            span,
-                        )
+                        let msg = if op == ArOp::Div {
+                            "division by zero"
+                        } else {
+                            "modulus by zero"
+                        };
+                        return Ok((lc, self.defer(s, code, k, msg, span)));
                     }
                     // libpcap's optimizer turns `lsh x` with a known X into `lsh #k` and
                     // refuses k > 31 (with a constant left side it folds to 0 instead).
                     ArOp::Lsh | ArOp::Rsh if k > 31 => {
-                        return err("shift by more than 31 bits", span)
+                        return Ok((
+                            lc,
+                            self.defer(s, code, k, "shift by more than 31 bits", span),
+                        ))
                     }
                     _ => {
                         s.push(Insn::stmt(ALU | code | K, k));
@@ -1652,6 +1658,15 @@ impl<'a> Lower<'a> {
         Ok((lc, s))
     }
 
+    /// `s` followed by `op #k`, which the kernel refuses: an error if it is still reachable
+    /// after optimization (see `deferred`).
+    fn defer(&mut self, mut s: Vec<Insn>, code: u16, k: u32, msg: &str, span: &Span) -> Vec<Insn> {
+        let insn = Insn::stmt(ALU | code | K, k);
+        self.deferred.push((insn, Error::new(msg, span.clone())));
+        s.push(insn);
+        s
+    }
+
     /// The value of `a` if it is known at compile time: with the optimizer, folded as
     /// libpcap's optimizer folds (shifts by 32 or more give 0, division by zero is an error);
     /// without it, only literal numbers (libpcap computes the rest at run time).
@@ -1665,24 +1680,27 @@ impl<'a> Lower<'a> {
         Ok(match a {
             Arith::Num(k) => Some(*k),
             Arith::Neg(x) => self.constant(x)?.map(|v| v.wrapping_neg()),
-            Arith::Bin(op, l, r, span) => {
-                let (Some(x), Some(y)) = (self.constant(l)?, self.constant(r)?) else {
+            Arith::Bin(op, l, r, _) => {
+                let (x, y) = (self.constant(l)?, self.constant(r)?);
+                // libpcap's optimizer: a zero on the left absorbs the right side, even a
+                // divisor of zero. (`x * 0` is zero too, but keeps x's protocol conditions:
+                // see `binary`.)
+                if let (
+                    ArOp::Mul | ArOp::Div | ArOp::Mod | ArOp::And | ArOp::Lsh | ArOp::Rsh,
+                    Some(0),
+                ) = (op, x)
+                {
+                    return Ok(Some(0));
+                }
+                let (Some(x), Some(y)) = (x, y) else {
                     return Ok(None);
                 };
                 Some(match op {
                     ArOp::Add => x.wrapping_add(y),
                     ArOp::Sub => x.wrapping_sub(y),
                     ArOp::Mul => x.wrapping_mul(y),
-                    ArOp::Div | ArOp::Mod if y == 0 => {
-                        return err(
-                            if *op == ArOp::Div {
-                                "division by zero"
-                            } else {
-                                "modulus by zero"
-                            },
-                            span,
-                        )
-                    }
+                    // Not folded: `binary` compiles it, and the error waits for the optimizer.
+                    ArOp::Div | ArOp::Mod if y == 0 => return Ok(None),
                     ArOp::Div => x / y,
                     ArOp::Mod => x % y,
                     ArOp::And => x & y,
@@ -1721,32 +1739,33 @@ impl<'a> Lower<'a> {
     fn load(&mut self, proto: Proto, off: &Arith, size: u32, span: &Span) -> R<(Bool, Vec<Insn>)> {
         use Proto::*;
         let sz = size_code(size);
-        // Where offsets count from, the condition for that to mean anything, and whether the
-        // base is the IPv4 transport header (variable: X = IP header length).
-        let (base, cond, transport) = match proto {
+        // Where offsets count from, the conditions for that to mean anything (checked before
+        // and after the index's own, in libpcap's order), and whether the base is the IPv4
+        // transport header (variable: X = IP header length).
+        let (base, pre, post, transport) = match proto {
             Link => {
                 if self.cooked_kernel() {
                     let insn = self.cooked_field(off, size, span)?;
                     return Ok((Bool::Const(true), vec![insn]));
                 }
-                (self.off_ll, Bool::Const(true), false)
+                (self.off_ll, Bool::Const(true), Bool::Const(true), false)
             }
             Ip | Arp | Rarp | Atalk | Decnet | Sca | Lat | Moprc | Mopdl | Ip6 => {
                 let c = self.proto_abbrev(proto, span)?;
-                (self.nl(), c, false)
+                (self.nl(), Bool::Const(true), c, false)
             }
             Sctp | Tcp | Udp | Icmp | Igmp | Igrp | Pim | Vrrp | Carp => {
-                let c = self
-                    .linktype(ETHERTYPE_IP, span)?
-                    .and(self.ip_proto(proto_number(proto), span)?)
+                let pre = self.linktype(ETHERTYPE_IP, span)?;
+                let post = self
+                    .ip_proto(proto_number(proto), span)?
                     .and(self.ip_first_frag());
-                (self.nl(), c, true)
+                (self.nl(), pre, post, true)
             }
             Icmp6 => {
                 let c =
                     self.linktype(ETHERTYPE_IPV6, span)?
                         .and(cmp(self.nl() + 6, B, IPPROTO_ICMPV6));
-                (self.nl() + 40, c, false)
+                (self.nl() + 40, Bool::Const(true), c, false)
             }
             p => return err(format!("'{}[...]' is not supported", p.name()), span),
         };
@@ -1765,7 +1784,7 @@ impl<'a> Lower<'a> {
             } else {
                 s.push(ld(sz, k));
             }
-            return Ok((cond, s));
+            return Ok((pre.and(post), s));
         }
         let (oc, mut s) = self.arith(off)?;
         if transport {
@@ -1778,7 +1797,7 @@ impl<'a> Lower<'a> {
         }
         s.push(Insn::stmt(MISC | TAX, 0));
         s.push(Insn::stmt(LD | sz | IND, base));
-        Ok((cond.and(oc), s))
+        Ok((pre.and(oc).and(post), s))
     }
 }
 
