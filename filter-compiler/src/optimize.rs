@@ -27,6 +27,35 @@ struct Fact {
     taken: bool,
 }
 
+/// `jmp` of a fact that says the value is one of `sets[k]` (where paths with different known
+/// values meet: `tcp or udp or sctp` leaves ip proto in {6, 17, 132}).
+const ONE_OF: u16 = 0xffff;
+
+/// Value sets of ONE_OF facts, by index.
+type Sets = Vec<Vec<u32>>;
+
+/// The values a fact list allows for `key`, if it pins them down.
+fn value_set(facts: &[Fact], sets: &Sets, key: usize) -> Option<Vec<u32>> {
+    facts
+        .iter()
+        .filter(|f| f.key == key)
+        .find_map(|f| match f.jmp {
+            ONE_OF => Some(sets[f.k as usize].clone()),
+            j if j == cbpf::JMP | cbpf::JEQ | cbpf::K && f.taken => Some(vec![f.k]),
+            _ => None,
+        })
+}
+
+fn eval(v: u32, jmp: u16, k: u32) -> Option<bool> {
+    Some(match jmp & 0xf0 {
+        cbpf::JEQ => v == k,
+        cbpf::JGT => v > k,
+        cbpf::JGE => v >= k,
+        cbpf::JSET => v & k != 0,
+        _ => return None,
+    })
+}
+
 /// Groups the tests of an `or` chain (each false edge leading to the next, every true edge to
 /// the same place) or an `and` chain (the other way round) so that tests of the same value
 /// are adjacent: `host a or host b` then loads the source address once for both comparisons
@@ -152,10 +181,21 @@ fn static_outcome(stmts: &[Insn], jmp: u16, k: u32) -> Option<bool> {
 }
 
 /// What the facts say about the test `key jmp k`, if anything.
-fn decide(facts: &[Fact], key: usize, jmp: u16, k: u32) -> Option<bool> {
+fn decide(facts: &[Fact], sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<bool> {
     let op = jmp & 0xf0;
     let uses_x = jmp & cbpf::X != 0;
     for f in facts.iter().filter(|f| f.key == key) {
+        if f.jmp == ONE_OF {
+            if uses_x {
+                continue;
+            }
+            let mut outcomes = sets[f.k as usize].iter().map(|&v| eval(v, jmp, k));
+            let first = outcomes.next().flatten();
+            if first.is_some() && outcomes.all(|o| o == first) {
+                return first;
+            }
+            continue;
+        }
         if f.jmp == jmp && f.k == k {
             return Some(f.taken);
         }
@@ -254,9 +294,18 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             _ => None,
         })
         .collect();
+    let mut sets: Sets = Vec::new();
     // The program's start is an edge too.
     let mut budget = RESOLVE_BUDGET;
-    let start = resolve(blocks, &key_of, cfg.entry, &mut Vec::new(), &mut budget, 0);
+    let start = resolve(
+        blocks,
+        &key_of,
+        &sets,
+        cfg.entry,
+        &mut Vec::new(),
+        &mut budget,
+        0,
+    );
     let mut changed = start != cfg.entry;
     let mut rewrites: Vec<(BlockId, [BlockId; 2])> = Vec::new();
     let mut jumps: Vec<(BlockId, BlockId)> = Vec::new();
@@ -273,12 +322,12 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             if let Block::Jump { next, .. } = blocks[b] {
                 let mut budget = RESOLVE_BUDGET;
                 let mut edge = Vec::new();
-                let to = resolve(blocks, &key_of, next, &mut edge, &mut budget, 0);
+                let to = resolve(blocks, &key_of, &sets, next, &mut edge, &mut budget, 0);
                 if to != next {
                     jumps.push((b, to));
                     changed = true;
                 }
-                meet(&mut entry[to], edge);
+                meet(&mut entry[to], edge, &mut sets);
             }
             continue;
         };
@@ -290,7 +339,15 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
                 edge.push(Fact { key, jmp, k, taken });
             }
             let mut budget = RESOLVE_BUDGET;
-            let to = resolve(blocks, &key_of, targets[i], &mut edge, &mut budget, 0);
+            let to = resolve(
+                blocks,
+                &key_of,
+                &sets,
+                targets[i],
+                &mut edge,
+                &mut budget,
+                0,
+            );
             if to != targets[i] {
                 targets[i] = to;
                 changed = true;
@@ -298,7 +355,7 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
             if matches!(blocks[b], Block::Branch { opaque: true, .. }) {
                 edge.clear();
             }
-            meet(&mut entry[to], edge);
+            meet(&mut entry[to], edge, &mut sets);
         }
         if targets != [t, f] {
             rewrites.push((b, targets));
@@ -329,6 +386,7 @@ const RESOLVE_DEPTH: u32 = 4;
 fn resolve(
     blocks: &[Block],
     key_of: &[Option<usize>],
+    sets: &Sets,
     mut to: BlockId,
     facts: &mut Vec<Fact>,
     budget: &mut u32,
@@ -342,7 +400,8 @@ fn resolve(
         let Block::Branch { stmts, .. } = &blocks[to] else {
             unreachable!()
         };
-        if let Some(v) = static_outcome(stmts, jmp, k).or_else(|| decide(facts, key, jmp, k)) {
+        if let Some(v) = static_outcome(stmts, jmp, k).or_else(|| decide(facts, sets, key, jmp, k))
+        {
             facts.push(Fact {
                 key,
                 jmp,
@@ -364,7 +423,7 @@ fn resolve(
             k,
             taken: true,
         });
-        let a = resolve(blocks, key_of, t, facts, budget, depth + 1);
+        let a = resolve(blocks, key_of, sets, t, facts, budget, depth + 1);
         facts.truncate(mark);
         facts.push(Fact {
             key,
@@ -372,7 +431,7 @@ fn resolve(
             k,
             taken: false,
         });
-        let b = resolve(blocks, key_of, f, facts, budget, depth + 1);
+        let b = resolve(blocks, key_of, sets, f, facts, budget, depth + 1);
         facts.truncate(mark);
         if a != b {
             return to;
@@ -382,10 +441,40 @@ fn resolve(
 }
 
 /// Intersects the facts known on a new incoming edge into a block's entry facts.
-fn meet(slot: &mut Option<Vec<Fact>>, edge: Vec<Fact>) {
+fn meet(slot: &mut Option<Vec<Fact>>, edge: Vec<Fact>, sets: &mut Sets) {
     match slot {
         None => *slot = Some(edge),
-        Some(have) => have.retain(|f| edge.contains(f)),
+        Some(have) => {
+            // Values known on both sides, possibly different, become a set.
+            let mut keys: Vec<usize> = have.iter().map(|f| f.key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut joined = Vec::new();
+            for key in keys {
+                if let (Some(mut a), Some(b)) =
+                    (value_set(have, sets, key), value_set(&edge, sets, key))
+                {
+                    a.extend(b);
+                    a.sort_unstable();
+                    a.dedup();
+                    if a.len() <= 16 {
+                        joined.push((key, a));
+                    }
+                }
+            }
+            have.retain(|f| edge.contains(f));
+            for (key, vals) in joined {
+                if value_set(have, sets, key).as_ref() != Some(&vals) {
+                    sets.push(vals);
+                    have.push(Fact {
+                        key,
+                        jmp: ONE_OF,
+                        k: (sets.len() - 1) as u32,
+                        taken: true,
+                    });
+                }
+            }
+        }
     }
 }
 
