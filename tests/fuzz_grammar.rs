@@ -1709,8 +1709,8 @@ fn evaluate_inner(td: &Path, ctx: &Ctx, expr: &str) -> Outcome {
         });
     }
     let lt = ctx.flavor.linktype();
-    // Which loads a program runs decides packets where a load falls outside the packet, and
-    // both optimizers skip loads whose outcome cannot matter. So the optimized programs are
+    // Which loads a program runs decides packets where a load falls outside the packet (or a
+    // division by zero happens), and both optimizers skip work whose outcome cannot matter. So the optimized programs are
     // compared exactly except on packets where that can change the verdict: where our
     // unoptimized program (which must equal `tcpdump -O` everywhere) ends on an out-of-bounds
     // load, or where libpcap's optimizer changed tcpdump's verdict. Elsewhere our optimized
@@ -1733,7 +1733,8 @@ fn evaluate_inner(td: &Path, ctx: &Ctx, expr: &str) -> Outcome {
                             pk.wirelen,
                             &filter_compiler::interp::Meta::default()
                         ),
-                        Err(filter_compiler::interp::Abort::OutOfBounds { .. })
+                        Err(filter_compiler::interp::Abort::OutOfBounds { .. }
+                            | filter_compiler::interp::Abort::DivideByZero { .. })
                     )
                 })
                 .map(|pk| pk.index)

@@ -1482,26 +1482,29 @@ impl<'a> Lower<'a> {
         validate(lhs)?;
         validate(rhs)?;
         let (lc, mut stmts) = self.arith(lhs)?;
-        let (rc, test) = match self.constant(rhs)? {
-            Some(k) => (Bool::Const(true), Bool::test(stmts, JMP | jmp | K, k)),
-            None => {
-                let slot = self.slot(lhs_span(lhs))?;
-                stmts.push(Insn::stmt(ST, slot));
-                let (rc, rs) = self.arith(rhs)?;
-                stmts.extend(rs);
-                stmts.push(Insn::stmt(MISC | TAX, 0));
-                stmts.push(Insn::stmt(LD | MEM, slot));
-                (rc, Bool::test(stmts, JMP | jmp | X, 0))
-            }
+        // The left value waits in a slot while the right one is computed (allocated first,
+        // so the right side's own slots differ).
+        let slot = self.slot(lhs_span(lhs))?;
+        let (rc, rs) = self.arith(rhs)?;
+        let value = |s: &[Insn]| match s {
+            [i] if i.code == LD | IMM => Some(i.k),
+            _ => None,
         };
-        // With the optimizer, a relation between constants is decided now.
-        let test = match (self.constant(lhs)?, self.constant(rhs)?) {
+        let test = match (value(&stmts), value(&rs)) {
+            // With the optimizer, a relation between values it knows is decided now.
             (Some(a), Some(b)) if self.optimize => Bool::Const(match jmp {
                 JGT => a > b,
                 JGE => a >= b,
                 _ => a == b,
             }),
-            _ => test,
+            (_, Some(k)) => Bool::test(stmts, JMP | jmp | K, k),
+            _ => {
+                stmts.push(Insn::stmt(ST, slot));
+                stmts.extend(rs);
+                stmts.push(Insn::stmt(MISC | TAX, 0));
+                stmts.push(Insn::stmt(LD | MEM, slot));
+                Bool::test(stmts, JMP | jmp | X, 0)
+            }
         };
         // Only the comparison is negated: `tcp[0] != 1` still requires TCP.
         let test = if negate { test.not() } else { test };
@@ -1589,23 +1592,30 @@ impl<'a> Lower<'a> {
             ArOp::Rsh => RSH,
         };
         let (lc, mut s) = self.arith(l)?;
+        // The left value waits in a slot while the right one is computed (allocated first,
+        // so the right side's own slots differ); freed again on the way out.
+        let slot = self.slot(span)?;
+        let (_, rs) = self.arith(r)?;
+        self.slots = slot + 1; // the right side's slots are free again; `slot` is not yet
+                               // What the optimizer knows: an operand that came out as a single constant load.
+        let value = |v: &[Insn]| match v {
+            [i] if i.code == LD | IMM => Some(i.k),
+            _ => None,
+        };
         if self.optimize {
             // libpcap's optimizer: a zero on the left absorbs the right operand (and its
             // loads); `x * 0` and `x & 0` are 0 without x's loads.
             let zero = vec![Insn::stmt(LD | IMM, 0)];
-            if self.constant(l)? == Some(0) {
+            if value(&s) == Some(0) {
                 match op {
                     ArOp::Mul | ArOp::Div | ArOp::Mod | ArOp::And | ArOp::Lsh | ArOp::Rsh => {
                         return Ok((lc, zero))
                     }
-                    ArOp::Add | ArOp::Or | ArOp::Xor => {
-                        let (_, rs) = self.arith(r)?;
-                        return Ok((lc, rs));
-                    }
+                    ArOp::Add | ArOp::Or | ArOp::Xor => return Ok((lc, rs)),
                     ArOp::Sub => {}
                 }
             }
-            if let Some(k) = self.constant(r)? {
+            if let Some(k) = value(&rs) {
                 match op {
                     ArOp::Mul | ArOp::And if k == 0 => return Ok((lc, zero)),
                     ArOp::Div | ArOp::Mod if k == 0 => {
@@ -1643,9 +1653,7 @@ impl<'a> Lower<'a> {
                 return Ok((lc, s));
             }
         }
-        let slot = self.slot(span)?;
         s.push(Insn::stmt(ST, slot));
-        let (_, rs) = self.arith(r)?;
         s.extend(rs);
         if matches!(op, ArOp::Lsh | ArOp::Rsh) {
             self.variable_shift(&mut s, slot, code, span)?;
@@ -1769,7 +1777,12 @@ impl<'a> Lower<'a> {
             }
             p => return err(format!("'{}[...]' is not supported", p.name()), span),
         };
-        if let Some(k) = self.constant(off)? {
+        // A constant offset is folded into the load, except a huge one under a transport
+        // header: libpcap adds it to the header length in A, where it wraps around.
+        if let Some(k) = self
+            .constant(off)?
+            .filter(|&k| !(transport && k >= 0x1000_0000))
+        {
             let mut s = Vec::new();
             // Unoptimized, libpcap loads the index into X and reads [x + base]: an index
             // that wraps past 2^32 is out of bounds there (its optimizer folds and wraps).
@@ -1916,16 +1929,16 @@ fn proto_number(p: Proto) -> u32 {
 
 /// EtherType to PPP protocol, for protocols behind `pppoes`.
 fn ppp_proto(ethertype: u32) -> Option<u32> {
+    // libpcap's ethertype_to_ppptype; anything else is compared as it is.
     Some(match ethertype {
         ETHERTYPE_IP => 0x0021,
         ETHERTYPE_IPV6 => 0x0057,
         ETHERTYPE_DN => 0x0027,
         ETHERTYPE_ATALK => 0x0029,
-        ETHERTYPE_IPX => 0x002b,
-        ETHERTYPE_MPLS => 0x0281,
+        0x0600 => 0x0025, // XNS
         LLCSAP_ISONS => 0x0023,
         LLCSAP_8021D => 0x0031,
-        ETHERTYPE_ARP | ETHERTYPE_RARP => return None,
+        LLCSAP_IPX => 0x002b,
         p => p,
     })
 }
