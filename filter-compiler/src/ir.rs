@@ -186,19 +186,23 @@ impl Cfg {
             f,
             opaque: true,
         });
+        // Step over the header at X: A = its next-header byte, X += ([x+1] + add) * unit.
+        let advance = |add: u32, unit: u32| {
+            vec![
+                Insn::stmt(LD | B | IND, w.base),
+                Insn::stmt(ST, 0),
+                Insn::stmt(LD | B | IND, w.base + 1),
+                Insn::stmt(ALU | ADD | K, add),
+                Insn::stmt(ALU | MUL | K, unit),
+                Insn::stmt(ALU | ADD | X, 0),
+                Insn::stmt(MISC | TAX, 0),
+                Insn::stmt(LD | MEM, 0),
+            ]
+        };
         for _ in 0..w.steps {
-            // Advance over an AH header: next = [x], len = ([x+1] + 2) * 4.
+            // AH: length in 4-byte words, minus 2.
             let ah = self.push(Block::Jump {
-                stmts: vec![
-                    Insn::stmt(LD | B | IND, w.base),
-                    Insn::stmt(ST, 0),
-                    Insn::stmt(LD | B | IND, w.base + 1),
-                    Insn::stmt(ALU | ADD | K, 2),
-                    Insn::stmt(ALU | MUL | K, 4),
-                    Insn::stmt(ALU | ADD | X, 0),
-                    Insn::stmt(MISC | TAX, 0),
-                    Insn::stmt(LD | MEM, 0),
-                ],
+                stmts: advance(2, 4),
                 next,
             });
             let is_ah = self.push(Block::Branch {
@@ -213,16 +217,7 @@ impl Cfg {
                 // Advance over hop-by-hop, routing, fragment, destination options:
                 // next = [x], len = ([x+1] + 1) * 8 (fragment headers have 0 there: 8 bytes).
                 let ext = self.push(Block::Jump {
-                    stmts: vec![
-                        Insn::stmt(LD | B | IND, w.base),
-                        Insn::stmt(ST, 0),
-                        Insn::stmt(LD | B | IND, w.base + 1),
-                        Insn::stmt(ALU | ADD | K, 1),
-                        Insn::stmt(ALU | MUL | K, 8),
-                        Insn::stmt(ALU | ADD | X, 0),
-                        Insn::stmt(MISC | TAX, 0),
-                        Insn::stmt(LD | MEM, 0),
-                    ],
+                    stmts: advance(1, 8),
                     next,
                 });
                 let mut b = is_ah;

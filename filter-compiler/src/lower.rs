@@ -787,11 +787,7 @@ impl<'a> Lower<'a> {
     }
 
     fn vlan(&mut self, id: Option<u32>, span: &Span) -> R<Bool> {
-        if let Some(v) = id {
-            if v > 4095 {
-                return err(format!("VLAN tag {} greater than maximum 4095", v), span);
-            }
-        }
+        check_max(id, 4095, "VLAN tag", span)?;
         let LinkField::Ether(off) = self.link else {
             return err(
                 format!("no VLAN support for {}", self.target.linktype.name()),
@@ -822,14 +818,7 @@ impl<'a> Lower<'a> {
     /// only known at run time; see [`crate::geneve`].
     fn geneve(&mut self, vni: Option<u32>, span: &Span) -> R<Bool> {
         use crate::geneve::{self as g, VIRT_LL, VIRT_LT, VIRT_NL};
-        if let Some(v) = vni {
-            if v > 0xff_ffff {
-                return err(
-                    format!("Geneve VNI {} greater than maximum 16777215", v),
-                    span,
-                );
-            }
-        }
+        check_max(vni, 0xff_ffff, "Geneve VNI", span)?;
         let nl = self.nl();
         let vni_test = |off: Vec<Insn>| match vni {
             Some(v) => Bool::test(off, JMP | JEQ | K, v << 8),
@@ -914,14 +903,7 @@ impl<'a> Lower<'a> {
     }
 
     fn mpls(&mut self, label: Option<u32>, span: &Span) -> R<Bool> {
-        if let Some(l) = label {
-            if l > 0xfffff {
-                return err(
-                    format!("MPLS label {} greater than maximum 1048575", l),
-                    span,
-                );
-            }
-        }
+        check_max(label, 0xfffff, "MPLS label", span)?;
         let b = if self.mpls_depth > 0 {
             // Only if the label before this one was not the bottom of the stack.
             cmp_op(self.nl() - 2, B, None, JSET, 1).not()
@@ -948,14 +930,7 @@ impl<'a> Lower<'a> {
     }
 
     fn pppoes(&mut self, sess: Option<u32>, span: &Span) -> R<Bool> {
-        if let Some(s) = sess {
-            if s > 0xffff {
-                return err(
-                    format!("PPPoE session number {} greater than maximum 65535", s),
-                    span,
-                );
-            }
-        }
+        check_max(sess, 0xffff, "PPPoE session number", span)?;
         let b = self.linktype(ETHERTYPE_PPPOES, span)?;
         let b = match sess {
             Some(s) => b.and(mcmp(self.off_linkpl, W, 0xffff, s)),
@@ -1876,6 +1851,14 @@ fn first_constant(a: &Arith) -> Option<u32> {
         Arith::Neg(x) => first_constant(x),
         Arith::Bin(_, l, _, _) => first_constant(l),
         Arith::Load { off, .. } => first_constant(off),
+    }
+}
+
+/// libpcap's range checks on `vlan`, `mpls`, `pppoes` and `geneve` numbers.
+fn check_max(v: Option<u32>, max: u32, what: &str, span: &Span) -> R<()> {
+    match v {
+        Some(v) if v > max => err(format!("{} {} greater than maximum {}", what, v, max), span),
+        _ => Ok(()),
     }
 }
 

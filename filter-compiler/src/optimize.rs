@@ -171,13 +171,7 @@ fn static_outcome(stmts: &[Insn], jmp: u16, k: u32) -> Option<bool> {
         c if c == cbpf::ALU | cbpf::AND | cbpf::K && last.k == 0 => 0,
         _ => return None,
     };
-    Some(match jmp & 0xf0 {
-        cbpf::JEQ => v == k,
-        cbpf::JGT => v > k,
-        cbpf::JGE => v >= k,
-        cbpf::JSET => v & k != 0,
-        _ => return None,
-    })
+    eval(v, jmp, k)
 }
 
 /// What the facts say about the test `key jmp k`, if anything.
@@ -205,14 +199,10 @@ fn decide(facts: &[Fact], sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<b
         let fop = f.jmp & 0xf0;
         // A known exact value decides every comparison with a constant.
         if fop == cbpf::JEQ && f.taken {
-            let v = f.k;
-            return Some(match op {
-                cbpf::JEQ => v == k,
-                cbpf::JGT => v > k,
-                cbpf::JGE => v >= k,
-                cbpf::JSET => v & k != 0,
-                _ => continue,
-            });
+            match eval(f.k, jmp, k) {
+                Some(v) => return Some(v),
+                None => continue,
+            }
         }
         // Ranges: v > a, v >= a, v <= a (not >), v < a (not >=).
         let lower = match (fop, f.taken) {
