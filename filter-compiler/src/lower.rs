@@ -1054,17 +1054,8 @@ impl<'a> Lower<'a> {
                         span,
                     );
                 }
-                match kind {
-                    Some(Kind::Net) => self.host4(n, m, proto, dir, "net", span),
-                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => err(
-                        format!(
-                            "'{}' modifier applied to IP address and prefix length",
-                            kind_name
-                        ),
-                        span,
-                    ),
-                    _ => err("Mask syntax for networks only", span),
-                }
+                net_only(kind, "prefix length", span)?;
+                self.host4(n, m, proto, dir, "net", span)
             }
             Id::V4Mask { addr, bits, mask } => {
                 let n = addr.checked_shl(32 - bits).unwrap_or(0);
@@ -1078,14 +1069,8 @@ impl<'a> Lower<'a> {
                         span,
                     );
                 }
-                match kind {
-                    Some(Kind::Net) => self.host4(n, *mask, proto, dir, "net", span),
-                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => err(
-                        format!("'{}' modifier applied to IP address and netmask", kind_name),
-                        span,
-                    ),
-                    _ => err("Mask syntax for networks only", span),
-                }
+                net_only(kind, "netmask", span)?;
+                self.host4(n, *mask, proto, dir, "net", span)
             }
             Id::V6(a) => match kind {
                 None | Some(Kind::Host) | Some(Kind::Net) => {
@@ -1104,17 +1089,8 @@ impl<'a> Lower<'a> {
                 if a.iter().zip(m.iter()).any(|(a, m)| a & !m != 0) {
                     return err("non-network bits set in the IPv6 address/prefix", span);
                 }
-                match kind {
-                    Some(Kind::Net) => self.host6(a, &m, proto, dir, "net", span),
-                    Some(Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain) => err(
-                        format!(
-                            "'{}' modifier applied to IP address and prefix length",
-                            kind_name
-                        ),
-                        span,
-                    ),
-                    _ => err("Mask syntax for networks only", span),
-                }
+                net_only(kind, "prefix length", span)?;
+                self.host6(a, &m, proto, dir, "net", span)
             }
             Id::Num(n) => self.numeric(*n, proto, dir, kind, span),
             Id::Name(name) => self.named(name, proto, dir, kind, span),
@@ -1851,6 +1827,18 @@ fn first_constant(a: &Arith) -> Option<u32> {
         Arith::Neg(x) => first_constant(x),
         Arith::Bin(_, l, _, _) => first_constant(l),
         Arith::Load { off, .. } => first_constant(off),
+    }
+}
+
+/// `a/len` and `a mask m` only follow `net` (libpcap's messages otherwise).
+fn net_only(kind: Option<Kind>, form: &str, span: &Span) -> R<()> {
+    match kind {
+        Some(Kind::Net) => Ok(()),
+        Some(k @ (Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain)) => err(
+            format!("'{}' modifier applied to IP address and {}", k.name(), form),
+            span,
+        ),
+        _ => err("Mask syntax for networks only", span),
     }
 }
 

@@ -1072,22 +1072,17 @@ impl<'s> P<'s> {
                 let (r, (n, s)) = need_num(rest, "ifindex")?;
                 (r, Prim::Ifindex(n), s.end)
             }
-            Tok::Kw("vlan") => {
-                let (r, n, end) = opt_pnum(rest);
-                (r, Prim::Vlan(n), end)
-            }
-            Tok::Kw("mpls") => {
-                let (r, n, end) = opt_pnum(rest);
-                (r, Prim::Mpls(n), end)
-            }
             Tok::Kw("pppoed") => (rest, Prim::Pppoed, span.end),
-            Tok::Kw("pppoes") => {
+            // Encapsulations with an optional number.
+            Tok::Kw(k @ ("vlan" | "mpls" | "pppoes" | "geneve")) => {
                 let (r, n, end) = opt_pnum(rest);
-                (r, Prim::Pppoes(n), end)
-            }
-            Tok::Kw("geneve") => {
-                let (r, n, end) = opt_pnum(rest);
-                (r, Prim::Geneve(n), end)
+                let prim = match k {
+                    "vlan" => Prim::Vlan(n),
+                    "mpls" => Prim::Mpls(n),
+                    "pppoes" => Prim::Pppoes(n),
+                    _ => Prim::Geneve(n),
+                };
+                (r, prim, end)
             }
             Tok::Kw("llc") => match peek(rest)? {
                 (Tok::Id(name), s) => (tok(rest)?.0, Prim::Llc(Some(name)), s.end),
