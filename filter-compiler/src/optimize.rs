@@ -144,7 +144,33 @@ pub fn optimize(cfg: &mut Cfg) {
             break;
         }
     }
+    masks_to_jset(cfg);
     elide_reloads(cfg);
+}
+
+/// `and #m; jeq #0` is `jset #m` with the edges swapped: one instruction fewer.
+fn masks_to_jset(cfg: &mut Cfg) {
+    for b in crate::emit::layout(cfg) {
+        if let Block::Branch {
+            stmts,
+            jmp,
+            k,
+            t,
+            f,
+            opaque: false,
+        } = &mut cfg.blocks[b]
+        {
+            let masked = stmts
+                .last()
+                .is_some_and(|i| i.code == cbpf::ALU | cbpf::AND | cbpf::K);
+            if masked && *jmp == cbpf::JMP | cbpf::JEQ | cbpf::K && *k == 0 {
+                let mask = stmts.pop().unwrap().k;
+                *jmp = cbpf::JMP | cbpf::JSET | cbpf::K;
+                *k = mask;
+                std::mem::swap(t, f);
+            }
+        }
+    }
 }
 
 /// Interns statement lists so facts can name "the value these statements compute".
