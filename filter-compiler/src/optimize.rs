@@ -258,17 +258,15 @@ fn decide(facts: &[Fact], sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<b
                     return Some(false);
                 }
             }
-            cbpf::JEQ => {
-                if lower.is_some_and(|l| l > k) || upper.is_some_and(|u| u < k) {
+            cbpf::JEQ
+                if (lower.is_some_and(|l| l > k) || upper.is_some_and(|u| u < k)) => {
                     return Some(false);
                 }
-            }
-            cbpf::JSET => {
+            cbpf::JSET
                 // No bit of `f.k` set implies no bit of any subset of it.
-                if fop == cbpf::JSET && !f.taken && k & !f.k == 0 {
+                if fop == cbpf::JSET && !f.taken && k & !f.k == 0 => {
                     return Some(false);
                 }
-            }
             _ => {}
         }
     }

@@ -698,9 +698,7 @@ impl<'s> P<'s> {
                     if let Ok(r) = self.relation(i) {
                         return Ok(r);
                     }
-                    if let Err(x) = inner {
-                        return Err(x);
-                    }
+                    inner?;
                     return self.relation(i);
                 }
                 Err(x) => return Err(x),

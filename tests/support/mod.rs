@@ -634,8 +634,7 @@ pub fn tcpdump_kept_with(
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err
             .lines()
-            .filter(|l| !l.starts_with("reading from file"))
-            .next_back()
+            .rfind(|l| !l.starts_with("reading from file"))
             .unwrap_or("");
         return Err(format!("tcpdump failed ({}): {}", out.status, last.trim()));
     }
