@@ -327,7 +327,8 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
     let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
     entry[start] = Some(Vec::new());
     for &b in &order {
-        let Some(facts) = entry[b].clone() else {
+        // Every predecessor came earlier in this order: the entry facts are final.
+        let Some(mut facts) = entry[b].take() else {
             continue;
         };
         let Block::Branch { jmp, k, t, f, .. } = blocks[b] else {
@@ -348,7 +349,11 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
         let own = key_of[b];
         let mut targets = [t, f];
         for (i, taken) in [true, false].into_iter().enumerate() {
-            let mut edge = facts.clone();
+            let mut edge = if taken {
+                facts.clone()
+            } else {
+                std::mem::take(&mut facts)
+            };
             if let Some(key) = own {
                 edge.push(Fact { key, jmp, k, taken });
             }
@@ -460,7 +465,9 @@ fn meet(slot: &mut Option<Vec<Fact>>, edge: Vec<Fact>, sets: &mut Sets) {
         None => *slot = Some(edge),
         Some(have) => {
             // Values known on both sides, possibly different, become a set.
-            let mut keys: Vec<usize> = have.iter().map(|f| f.key).collect();
+            let pins =
+                |f: &Fact| f.jmp == ONE_OF || (f.jmp == cbpf::JMP | cbpf::JEQ | cbpf::K && f.taken);
+            let mut keys: Vec<usize> = have.iter().filter(|f| pins(f)).map(|f| f.key).collect();
             keys.sort_unstable();
             keys.dedup();
             let mut joined = Vec::new();
