@@ -1517,47 +1517,20 @@ fn tcpdump_written(
             .to_string();
         return Ok(Err(format!("{msg} ({})", out.status)));
     }
-    let d = &out.stdout;
-    if d.len() < 24 {
-        return Err(format!("tcpdump -w - wrote {} bytes", d.len()));
-    }
-    let magic = u32::from_le_bytes(d[0..4].try_into().unwrap());
-    let (le, nsec) = match magic {
-        0xa1b2_c3d4 => (true, false),
-        0xa1b2_3c4d => (true, true),
-        0xd4c3_b2a1 => (false, false),
-        0x4d3c_b2a1 => (false, true),
-        m => return Err(format!("tcpdump -w - wrote magic {m:#x}")),
-    };
-    let u32_at = |o: usize| {
-        let b: [u8; 4] = d[o..o + 4].try_into().unwrap();
-        if le {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        }
-    };
+    let (_, packets) = parse_pcap(&out.stdout).map_err(|e| format!("tcpdump -w -: {e}"))?;
     let mut kept = BTreeSet::new();
-    let mut off = 24;
-    while off < d.len() {
-        if off + 16 > d.len() {
-            return Err("tcpdump -w -: truncated record header".into());
-        }
-        let sec = u32_at(off);
-        let frac = u32_at(off + 4);
-        let caplen = u32_at(off + 8) as usize;
-        let usec = if nsec { frac / 1000 } else { frac };
-        match by_ts.get(&(sec, usec)) {
+    for p in packets {
+        match by_ts.get(&(p.ts_sec, p.ts_usec)) {
             Some(&i) => {
                 kept.insert(i);
             }
             None => {
                 return Err(format!(
-                    "tcpdump wrote a packet at {sec}.{usec:06} not in the capture"
+                    "tcpdump wrote a packet at {}.{:06} not in the capture",
+                    p.ts_sec, p.ts_usec
                 ))
             }
         }
-        off += 16 + caplen;
     }
     Ok(Ok(kept))
 }

@@ -940,11 +940,8 @@ impl<'s> P<'s> {
                     }
                     Err(e) => return Err(e),
                 };
-                if let Ok((r, _)) = op("/")(rest) {
-                    let (r, (len, lspan)) = num(r).or_else(|_| {
-                        let s = token_span(r);
-                        fail_at(s, "expected a prefix length after '/'")
-                    })?;
+                if let Some(p) = prefix_len(rest) {
+                    let (r, (len, lspan)) = p?;
                     return Ok((
                         r,
                         prim_id(q, Id::V4Prefix { addr, bits, len }, span.start..lspan.end),
@@ -975,11 +972,8 @@ impl<'s> P<'s> {
             }
             Tok::Hid6(a) => {
                 let (rest, _) = tok(i)?;
-                if let Ok((r, _)) = op("/")(rest) {
-                    let (r, (len, lspan)) = num(r).or_else(|_| {
-                        let s = token_span(r);
-                        fail_at(s, "expected a prefix length after '/'")
-                    })?;
+                if let Some(p) = prefix_len(rest) {
+                    let (r, (len, lspan)) = p?;
                     return Ok((
                         r,
                         prim_id(q, Id::V6Prefix(a.octets(), len), span.start..lspan.end),
@@ -1124,6 +1118,12 @@ fn starts_arith_continuation(i: In) -> bool {
 fn prev_end(i: In) -> usize {
     // The end of the last consumed token: trailing blanks before `i` are not part of it.
     i.location_offset()
+}
+
+/// `/len` after an address: None when there is no '/', else the length or an error.
+fn prefix_len(i: In) -> Option<PResult<(u32, Span)>> {
+    let (r, _) = op("/")(i).ok()?;
+    Some(num(r).or_else(|_| fail_at(token_span(r), "expected a prefix length after '/'")))
 }
 
 fn mark_inherited(e: Expr) -> Expr {

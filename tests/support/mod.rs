@@ -185,8 +185,18 @@ impl Capture {
 /// Reads a classic pcap file (microsecond or nanosecond, either byte order).
 pub fn read_pcap(path: &Path) -> Result<Capture, String> {
     let d = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (linktype, packets) = parse_pcap(&d).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Capture {
+        path: path.to_path_buf(),
+        linktype,
+        packets,
+    })
+}
+
+/// The link type and packets of classic pcap bytes (a file, or what `tcpdump -w -` wrote).
+pub fn parse_pcap(d: &[u8]) -> Result<(u32, Vec<Packet>), String> {
     if d.len() < 24 {
-        return Err(format!("{}: too short for a pcap header", path.display()));
+        return Err(format!("too short for a pcap header ({} bytes)", d.len()));
     }
     let magic_le = u32::from_le_bytes(d[0..4].try_into().unwrap());
     let (le, nsec) = match magic_le {
@@ -194,8 +204,8 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
         0xa1b2_3c4d => (true, true),
         0xd4c3_b2a1 => (false, false),
         0x4d3c_b2a1 => (false, true),
-        0x0a0d_0d0a => return Err(format!("{}: pcapng is not supported here", path.display())),
-        m => return Err(format!("{}: bad pcap magic {m:#010x}", path.display())),
+        0x0a0d_0d0a => return Err("pcapng is not supported here".into()),
+        m => return Err(format!("bad pcap magic {m:#010x}")),
     };
     let u32_at = |o: usize| -> u32 {
         let b: [u8; 4] = d[o..o + 4].try_into().unwrap();
@@ -210,10 +220,7 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
     let mut off = 24;
     while off < d.len() {
         if off + 16 > d.len() {
-            return Err(format!(
-                "{}: truncated record header at byte {off}",
-                path.display()
-            ));
+            return Err(format!("truncated record header at byte {off}"));
         }
         let ts_sec = u32_at(off);
         let frac = u32_at(off + 4);
@@ -221,10 +228,7 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
         let wirelen = u32_at(off + 12);
         off += 16;
         if off + caplen > d.len() {
-            return Err(format!(
-                "{}: truncated record data at byte {off}",
-                path.display()
-            ));
+            return Err(format!("truncated record data at byte {off}"));
         }
         let ts_usec = if nsec { frac / 1000 } else { frac };
         packets.push(Packet {
@@ -236,11 +240,7 @@ pub fn read_pcap(path: &Path) -> Result<Capture, String> {
         });
         off += caplen;
     }
-    Ok(Capture {
-        path: path.to_path_buf(),
-        linktype,
-        packets,
-    })
+    Ok((linktype, packets))
 }
 
 pub fn load_capture(name: &str) -> Capture {
