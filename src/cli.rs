@@ -25,7 +25,7 @@ const LINKTYPES: [LinkType; 4] = [
     name = "bpfdump",
     version,
     disable_version_flag = true,
-    about = "Filter capture files with pcap-filter(7) expressions, tcpdump style",
+    about = "Capture packets, or filter capture files, with pcap-filter(7) expressions, tcpdump style",
     color = clap::ColorChoice::Never
 )]
 struct Args {
@@ -73,6 +73,67 @@ struct Args {
     #[arg(short = 's', value_name = "SNAPLEN")]
     snaplen: Option<String>,
 
+    /// Capture live on INTERFACE ("any" for all interfaces, as LINUX_SLL2)
+    #[arg(short = 'i', long = "interface", value_name = "INTERFACE")]
+    interface: Option<String>,
+
+    /// List the interfaces that can be captured on, and exit
+    #[arg(short = 'D', long = "list-interfaces")]
+    list_interfaces: bool,
+
+    /// Do not put the interface into promiscuous mode
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    no_promiscuous: bool,
+
+    /// Capture ring size in KiB (default 16384)
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
+    buffer_size: Option<String>,
+
+    /// Capture only packets received (in), sent (out), or both (inout)
+    #[arg(short = 'Q', long = "direction", value_name = "DIRECTION")]
+    direction: Option<String>,
+
+    /// Hand each packet over as soon as it arrives (1 ms ring timeout)
+    #[arg(long = "immediate-mode")]
+    immediate: bool,
+
+    /// With -w, write each packet to the file as soon as it is captured
+    #[arg(short = 'U', long = "packet-buffered")]
+    packet_buffered: bool,
+
+    /// With -w, start a new file when the current one is larger than SIZE million bytes
+    #[arg(short = 'C', value_name = "SIZE")]
+    file_size: Option<String>,
+
+    /// With -w, start a new file every SECONDS (the name may hold strftime(3) conversions)
+    #[arg(short = 'G', value_name = "SECONDS")]
+    rotate_seconds: Option<String>,
+
+    /// With -C, keep at most COUNT files (reusing names); with -G alone, stop after COUNT files
+    #[arg(short = 'W', value_name = "COUNT")]
+    file_count: Option<String>,
+
+    /// After opening the capture and the first file, run as USER (default: the sudo user, or
+    /// nobody; -Z root stays root)
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    user: Option<String>,
+
+    /// Timestamps written and printed: micro (default) or nano
+    #[arg(long = "time-stamp-precision", value_name = "PRECISION")]
+    precision: Option<String>,
+
+    /// Shorthand for --time-stamp-precision=nano
+    #[arg(long = "nano")]
+    nano: bool,
+
+    /// With -w, write pcapng instead of pcap
+    #[arg(long = "pcapng")]
+    pcapng: bool,
+
+    /// Do not resolve addresses to names (the summary printer never does; accepted for habit)
+    #[arg(short = 'n', action = ArgAction::Count)]
+    numeric: u8,
+
     /// Print version (long only: tcpdump's -V means something else)
     #[arg(long = "version", action = ArgAction::Version)]
     version: Option<bool>,
@@ -102,9 +163,38 @@ pub enum FilterSource {
     File(PathBuf),
 }
 
+/// `-Q`: which packets by direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+    InOut,
+}
+
+/// What live capture needs beyond the common options.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub interface: Option<String>,
+    pub list_interfaces: bool,
+    pub promiscuous: bool,
+    /// -B, in bytes.
+    pub buffer_bytes: Option<u64>,
+    pub direction: Direction,
+    pub immediate: bool,
+    pub packet_buffered: bool,
+    /// -C, in bytes.
+    pub rotate_bytes: Option<u64>,
+    pub rotate_secs: Option<u64>,
+    pub max_files: Option<u32>,
+    pub user: Option<String>,
+    pub nanos: bool,
+    pub pcapng: bool,
+}
+
 /// A checked command line.
 #[derive(Debug)]
 pub struct Config {
+    pub live: Live,
     pub dump: Option<DumpFormat>,
     pub read: Option<PathBuf>,
     pub write: Option<PathBuf>,
@@ -195,7 +285,82 @@ impl Config {
             }
             None => FilterSource::Words(a.expression.join(" ")),
         };
+        let positive = |v: &Option<String>, what: &str| -> Result<Option<u64>, Error> {
+            match v {
+                None => Ok(None),
+                Some(s) => match parse_c_integer(s) {
+                    Some(n) if n > 0 => Ok(Some(n as u64)),
+                    _ => Err(Error::msg(format!("invalid {what} {s}"))),
+                },
+            }
+        };
+        let rotate_bytes = positive(&a.file_size, "file size")?
+            .map(|mb| {
+                mb.checked_mul(1_000_000)
+                    .ok_or_else(|| Error::msg("invalid file size"))
+            })
+            .transpose()?;
+        let rotate_secs = match &a.rotate_seconds {
+            None => None,
+            Some(s) => match parse_c_integer(s) {
+                Some(n) if n >= 0 => Some(n as u64),
+                _ => return Err(Error::msg(format!("invalid rotate seconds {s}"))),
+            },
+        };
+        let max_files = positive(&a.file_count, "number of output files")?
+            .map(|n| u32::try_from(n).map_err(|_| Error::msg("invalid number of output files")))
+            .transpose()?;
+        let buffer_bytes =
+            positive(&a.buffer_size, "packet buffer size")?.map(|k| k.saturating_mul(1024));
+        let direction = match a.direction.as_deref() {
+            None | Some("inout") => Direction::InOut,
+            Some("in") => Direction::In,
+            Some("out") => Direction::Out,
+            Some(d) => {
+                return Err(Error::msg(format!(
+                    "unknown capture direction `{d}' (in, out or inout)"
+                )))
+            }
+        };
+        let nanos = match a.precision.as_deref() {
+            None => a.nano,
+            Some("micro") => false,
+            Some("nano") => true,
+            Some(p) => {
+                return Err(Error::msg(format!(
+                    "unsupported time stamp precision {p} (micro or nano)"
+                )))
+            }
+        };
+        let rotating = rotate_bytes.is_some() || rotate_secs.is_some();
+        if rotating && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
+            return Err(Error::msg(
+                "-C and -G write a series of files: give -w a file name, not -",
+            ));
+        }
+        if a.interface.is_some() && a.read.is_some() {
+            return Err(Error::msg(
+                "-i and -r: capture live or read a file, not both",
+            ));
+        }
+        let live = Live {
+            interface: a.interface,
+            list_interfaces: a.list_interfaces,
+            promiscuous: !a.no_promiscuous,
+            buffer_bytes,
+            direction,
+            immediate: a.immediate,
+            packet_buffered: a.packet_buffered,
+            rotate_bytes,
+            rotate_secs,
+            max_files,
+            user: a.user,
+            nanos,
+            pcapng: a.pcapng,
+        };
+        let _ = a.numeric;
         Ok(Config {
+            live,
             dump,
             read: a.read,
             write: a.write,
@@ -350,6 +515,42 @@ mod tests {
         let e = config(&["-Z"]).unwrap_err().to_string();
         assert!(!e.contains('\n'), "{e}");
         assert!(e.contains("-Z"), "{e}");
+        let e = config(&["-K"]).unwrap_err().to_string();
+        assert!(!e.contains('\n') && e.contains("-K"), "{e}");
+    }
+
+    #[test]
+    fn live_flags_as_tcpdump_checks_them() {
+        let c = config(&[
+            "-i", "eth0", "-C", "2", "-W", "3", "-w", "f", "-B", "4096", "-Q", "in",
+        ])
+        .unwrap();
+        assert_eq!(c.live.rotate_bytes, Some(2_000_000));
+        assert_eq!(c.live.max_files, Some(3));
+        assert_eq!(c.live.buffer_bytes, Some(4096 * 1024));
+        assert_eq!(c.live.direction, Direction::In);
+        assert!(c.live.promiscuous && !c.live.nanos);
+        for (args, msg) in [
+            (&["-C", "0"][..], "invalid file size 0"),
+            (&["-C", "1k"][..], "invalid file size 1k"),
+            (&["-W", "0"][..], "invalid number of output files 0"),
+            (&["-B", "0"][..], "invalid packet buffer size 0"),
+            (&["-G", "-1"][..], "invalid rotate seconds -1"),
+        ] {
+            assert_eq!(config(args).unwrap_err().to_string(), msg);
+        }
+        assert!(config(&["-Q", "sideways"]).is_err());
+        assert!(config(&["--time-stamp-precision", "pico"]).is_err());
+        assert!(
+            config(&["--time-stamp-precision", "nano"])
+                .unwrap()
+                .live
+                .nanos
+        );
+        assert!(config(&["--nano"]).unwrap().live.nanos);
+        assert!(config(&["-C", "1", "-w", "-"]).is_err());
+        assert!(config(&["-i", "lo", "-r", "x.pcap"]).is_err());
+        assert!(!config(&["-p"]).unwrap().live.promiscuous);
     }
 
     #[test]

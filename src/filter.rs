@@ -46,7 +46,17 @@ pub fn compile(
         netmask: 0,
         resolver,
     };
-    filter_compiler::compile(expr, &Target::offline(linktype), &opts).map_err(|e| {
+    compile_for(expr, &Target::offline(linktype), &opts, None)
+}
+
+/// Compiles `expr` for any target, keeping only packets of `direction` if given (live only).
+pub fn compile_for(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<filter_compiler::Direction>,
+) -> Result<Program, Error> {
+    filter_compiler::compile_directed(expr, target, opts, direction).map_err(|e| {
         let caret = e.caret(expr);
         Error::Filter {
             message: e.message,

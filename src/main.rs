@@ -3,10 +3,16 @@
 mod cli;
 mod error;
 mod filter;
+mod iface;
+mod live;
 mod offline;
 mod output;
+mod privs;
 mod reader;
 mod resolver;
+mod ring;
+mod savefile_stub;
+use savefile_stub as savefile;
 mod summary;
 
 use std::io::{self, Write};
@@ -35,10 +41,24 @@ fn run() -> Result<(), Error> {
     for w in &cfg.warnings {
         let _ = writeln!(io::stderr(), "bpfdump: {w}");
     }
+    if cfg.live.list_interfaces {
+        let text = iface::list()?;
+        let mut out = io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io("stdout", &e));
+    }
     let expr = filter::expression(&cfg.filter)?;
-    match (&cfg.read, cfg.dump) {
-        (Some(path), _) => offline::run(&cfg, path, expr),
-        (None, Some(format)) => {
+    match (&cfg.read, cfg.dump, &cfg.live.interface) {
+        (Some(path), _, _) => offline::run(&cfg, path, expr),
+        (None, Some(_), Some(_)) => {
+            let text = live::dump(&cfg, &expr)?;
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::io("stdout", &e))
+        }
+        (None, Some(format), None) => {
             let resolver = resolver::SystemResolver::default();
             let prog = filter::compile(&expr, cfg.linktype, cfg.snaplen, cfg.optimize, &resolver)?;
             let text = filter::dump_text(&prog, format);
@@ -47,9 +67,6 @@ fn run() -> Result<(), Error> {
                 .and_then(|()| out.flush())
                 .map_err(|e| Error::io("stdout", &e))
         }
-        (None, None) => Err(Error::msg(
-            "no capture file: use -r FILE to read packets (live capture is not supported yet), \
-             or -d to print the compiled filter",
-        )),
+        (None, None, _) => live::run(&cfg, &expr),
     }
 }

@@ -39,8 +39,29 @@ pub struct Options<'r> {
     pub resolver: &'r dyn Resolver,
 }
 
+/// The packets a live capture keeps by direction (tcpdump's `-Q in|out`), added to the filter
+/// as a test of the kernel's packet type, so the kernel drops the others before any copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Packets the interface received (not `outbound`).
+    In,
+    /// Packets the host sent.
+    Out,
+}
+
 /// Compiles a pcap-filter(7) expression for `target`. An empty expression accepts everything.
 pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, Error> {
+    compile_directed(expr, target, opts, None)
+}
+
+/// As [`compile`], keeping only packets of one direction when `direction` is given. Only for
+/// [`Mode::Kernel`], where the packet type is an ancillary load.
+pub fn compile_directed(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<Direction>,
+) -> Result<Program, Error> {
     let mut deferred = Vec::new();
     let bool_ = match parse::parse(expr)? {
         Some(ast) if *target == Target::kernel(LinkType::En10mb) => {
@@ -55,6 +76,23 @@ pub fn compile(expr: &str, target: &Target, opts: &Options) -> Result<Program, E
         }
         Some(ast) => lower_all(lower::Lower::new(*target, opts), &ast, &mut deferred)?,
         None => ir::Bool::Const(true),
+    };
+    let bool_ = match direction {
+        None => bool_,
+        Some(d) => {
+            if target.mode != Mode::Kernel {
+                return Err(Error::whole(
+                    "a capture direction needs the kernel's packet type (live capture only)",
+                ));
+            }
+            let outgoing = lower::outgoing();
+            let keep = if d == Direction::Out {
+                outgoing
+            } else {
+                outgoing.not()
+            };
+            keep.and(bool_)
+        }
     };
     let mut cfg = ir::Cfg::build(&bool_, opts.snaplen);
     if opts.optimize {

@@ -110,6 +110,11 @@ fn ld(size: u16, k: u32) -> Insn {
     Insn::stmt(LD | size | ABS, k)
 }
 
+/// Kernel target: the packet was sent by this host (ancillary packet type).
+pub fn outgoing() -> Bool {
+    Bool::test(vec![anc(SKF_AD_PKTTYPE)], JMP | JEQ | K, PACKET_OUTGOING)
+}
+
 fn anc(off: u32) -> Insn {
     Insn::stmt(LD | W | ABS, SKF_AD_OFF + off)
 }
@@ -674,7 +679,7 @@ impl<'a> Lower<'a> {
             }
             Prim::Inbound | Prim::Outbound => {
                 let outgoing = match (self.target.mode, self.cooked_header()) {
-                    (Mode::Kernel, _) => Bool::test(vec![anc(SKF_AD_PKTTYPE)], JMP | JEQ | K, PACKET_OUTGOING),
+                    (Mode::Kernel, _) => outgoing(),
                     (Mode::Offline, Some(LinkType::LinuxSll)) => cmp(0, H, PACKET_OUTGOING),
                     (Mode::Offline, Some(LinkType::LinuxSll2)) => cmp(10, B, PACKET_OUTGOING),
                     (Mode::Offline, _) => {

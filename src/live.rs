@@ -1,0 +1,559 @@
+//! Live capture: `-i IFACE`. The filter runs in the kernel; packets are read in place from the
+//! ring and written to a file (`-w`, with rotation) or printed. On SIGINT/SIGTERM, `-c`, or an
+//! error, what was captured is flushed and tcpdump's three counter lines are printed.
+
+use std::io::{self, BufWriter, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use filter_compiler::{LinkType, Options, Program, Target};
+
+use crate::cli::{Config, Direction};
+use crate::error::{io_message, Error};
+use crate::filter::{compile_for, describe_linktype, dump_text};
+use crate::iface::{self, Iface};
+use crate::output::stdout_file;
+use crate::privs;
+use crate::reader::{Packet, Timestamp};
+use crate::resolver::SystemResolver;
+use crate::ring::{self, Frame, Framing, PacketSocket, RingSize};
+use crate::savefile::{self, LivePacket, SaveConfig, SaveFile, Written};
+use crate::summary::Printer;
+
+/// Default ring: 16 MiB (libpcap: 2 MiB), in 128 KiB blocks (libpcap: 256 KiB or more).
+const DEFAULT_RING: u64 = 16 * 1024 * 1024;
+/// Block retire timeout: packets reach the file or screen within this (libpcap: 1000 ms, or
+/// 100 ms on a terminal).
+const BLOCK_TIMEOUT_MS: u32 = 10;
+const IMMEDIATE_TIMEOUT_MS: u32 = 1;
+
+/// `-d` with `-i`: the program that would be attached to that interface.
+pub fn dump(cfg: &Config, expr: &str) -> Result<String, Error> {
+    let iface = choose_interface(cfg)?;
+    let prog = compile(cfg, &iface, expr, cfg.live.direction)?;
+    Ok(dump_text(
+        &prog,
+        cfg.dump.unwrap_or(crate::cli::DumpFormat::Asm),
+    ))
+}
+
+fn choose_interface(cfg: &Config) -> Result<Iface, Error> {
+    match &cfg.live.interface {
+        Some(name) => iface::lookup(name),
+        None => {
+            let name = iface::default_name()?;
+            iface::lookup(&name)
+        }
+    }
+}
+
+/// Compiles for the kernel, keeping only packets of direction `dir`.
+fn compile(cfg: &Config, iface: &Iface, expr: &str, dir: Direction) -> Result<Program, Error> {
+    let resolver = SystemResolver::default();
+    let opts = Options {
+        optimize: cfg.optimize,
+        snaplen: cfg.snaplen,
+        netmask: iface.netmask,
+        resolver: &resolver,
+    };
+    let target = Target::kernel(iface.linktype);
+    let direction = match dir {
+        Direction::Out => Some(filter_compiler::Direction::Out),
+        Direction::In => Some(filter_compiler::Direction::In),
+        Direction::InOut => None,
+    };
+    compile_for(expr, &target, &opts, direction)
+}
+
+/// The signal handler's only job: note the signal and wake the poll loop.
+static STOP: AtomicBool = AtomicBool::new(false);
+static REPORT: AtomicBool = AtomicBool::new(false);
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGUSR1 {
+        REPORT.store(true, Ordering::SeqCst);
+    } else {
+        STOP.store(true, Ordering::SeqCst);
+    }
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; a full pipe just means we are awake already.
+        unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+    }
+}
+
+/// A self-pipe the signal handler writes to, so poll() wakes without a race.
+fn install_signals() -> Result<OwnedFd, Error> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
+        return Err(Error::io("pipe", &io::Error::last_os_error()));
+    }
+    // SAFETY: both descriptors are new and ours; the write end lives for the whole process.
+    let (rd, _wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), fds[1]) };
+    WAKE_FD.store(fds[1], Ordering::SeqCst);
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    // No SA_RESTART: poll() returns EINTR.
+    let act = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+    ] {
+        // SAFETY: the handler only touches atomics and calls write(2).
+        unsafe { sigaction(s, &act) }
+            .map_err(|e| Error::msg(format!("sigaction: {}", e.desc())))?;
+    }
+    Ok(rd)
+}
+
+fn drain(fd: RawFd) {
+    let mut buf = [0u8; 64];
+    // SAFETY: reads into a local buffer from our non-blocking pipe.
+    while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+}
+
+/// Kernel counters, as 64 bits (the kernel's are 32-bit and reset at each read).
+#[derive(Default)]
+struct Counters {
+    captured: u64,
+    received: u64,
+    dropped: u64,
+}
+
+impl Counters {
+    fn poll_kernel(&mut self, sock: &PacketSocket) {
+        if let Ok((recv, drop)) = sock.stats() {
+            self.received += u64::from(recv);
+            self.dropped += u64::from(drop);
+        }
+    }
+
+    fn report(&self) {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        let _ = write!(
+            io::stderr(),
+            "{} packet{} captured\n{} packet{} received by filter\n{} packet{} dropped by kernel\n",
+            self.captured,
+            plural(self.captured),
+            self.received,
+            plural(self.received),
+            self.dropped,
+            plural(self.dropped),
+        );
+    }
+}
+
+enum Sink {
+    File(SaveFile),
+    Print(Printer<BufWriter<std::fs::File>>),
+}
+
+impl Sink {
+    fn flush(&mut self) -> Result<(), Error> {
+        match self {
+            Sink::File(f) => f.flush(),
+            Sink::Print(p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+        }
+    }
+    fn finish(self, c: &Counters) -> Result<(), Error> {
+        match self {
+            Sink::File(f) => f.finish(Some(savefile::Stats {
+                received: c.received,
+                dropped: c.dropped,
+                delivered: c.captured,
+            })),
+            Sink::Print(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+        }
+    }
+}
+
+fn open_error(iface: &Iface, e: ring::OpenError) -> Error {
+    let name = &iface.name;
+    match e.err.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => Error::msg(format!(
+            "{name}: You don't have permission to capture on that device (it needs CAP_NET_RAW: \
+             run as root or give bpfdump cap_net_raw)"
+        )),
+        Some(libc::ENETDOWN) => Error::msg(format!("{name}: That device is not up")),
+        Some(libc::ENODEV) | Some(libc::ENXIO) => {
+            Error::msg(format!("{name}: No such device exists"))
+        }
+        Some(libc::ENOMEM) => Error::msg(format!(
+            "{name}: not enough memory for the capture ring ({}): try a smaller -B",
+            io_message(&e.err)
+        )),
+        _ => Error::msg(format!("{name}: {}: {}", e.step, io_message(&e.err))),
+    }
+}
+
+pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
+    let iface = choose_interface(cfg)?;
+    let snaplen = cfg.snaplen;
+    let timeout = if cfg.live.immediate {
+        IMMEDIATE_TIMEOUT_MS
+    } else {
+        BLOCK_TIMEOUT_MS
+    };
+    let ring = RingSize::new(
+        cfg.live.buffer_bytes.unwrap_or(DEFAULT_RING),
+        iface.max_frame.min(snaplen + 64),
+        timeout,
+    );
+
+    // -Q in: the kernel need not even show us outgoing packets; fall back to the filter on
+    // kernels without PACKET_IGNORE_OUTGOING (before 4.20).
+    let want_in = cfg.live.direction == Direction::In;
+    let mut in_filter = false;
+    let sock = loop {
+        let dir = match cfg.live.direction {
+            Direction::In if !in_filter => Direction::InOut,
+            d => d,
+        };
+        let prog = compile(cfg, &iface, expr, dir)?;
+        let opts = ring::Options {
+            ifindex: iface.index,
+            framing: iface.framing,
+            filter: &prog.insns,
+            ring,
+            promiscuous: cfg.live.promiscuous,
+            ignore_outgoing: want_in && !in_filter,
+        };
+        match PacketSocket::open(&opts) {
+            Ok(s) => break s,
+            Err(e)
+                if e.step == "PACKET_IGNORE_OUTGOING"
+                    && e.err.raw_os_error() == Some(libc::ENOPROTOOPT) =>
+            {
+                in_filter = true;
+            }
+            Err(e) => return Err(open_error(&iface, e)),
+        }
+    };
+
+    let linktype = iface.linktype.linktype();
+    let app = format!("bpfdump {}", env!("CARGO_PKG_VERSION"));
+    let mut sink = match &cfg.write {
+        Some(path) => Sink::File(SaveFile::create(
+            SaveConfig {
+                path: path.clone(),
+                format: if cfg.live.pcapng {
+                    savefile::FileFormat::PcapNg
+                } else {
+                    savefile::FileFormat::Pcap
+                },
+                linktype,
+                snaplen,
+                nanos: cfg.live.nanos,
+                rotate_bytes: cfg.live.rotate_bytes,
+                rotate_secs: cfg.live.rotate_secs,
+                max_files: cfg.live.max_files,
+                flush_each: cfg.live.packet_buffered,
+                filter: expr.trim().to_string(),
+                app,
+            },
+            (!iface.is_any()).then(|| (iface.index, iface.name.clone())),
+        )?),
+        None => Sink::Print(Printer::new(BufWriter::with_capacity(
+            64 * 1024,
+            stdout_file().map_err(|e| Error::io("stdout", &e))?,
+        ))),
+    };
+
+    // The socket and the first file are open: root is no longer needed.
+    if let Some(t) = privs::target(cfg.live.user.as_deref())? {
+        if let Sink::File(f) = &sink {
+            let p = f.current_name();
+            if p.as_os_str() != "-" {
+                std::os::unix::fs::chown(p, Some(t.uid.as_raw()), Some(t.gid.as_raw()))
+                    .map_err(|e| Error::io(&p.display().to_string(), &e))?;
+            }
+        }
+        privs::drop_to(&t)?;
+    }
+
+    let wake = install_signals()?;
+    let _ = writeln!(
+        io::stderr(),
+        "bpfdump: listening on {}, {}, snapshot length {snaplen} bytes",
+        iface.name,
+        describe_linktype(linktype)
+    );
+
+    let mut counters = Counters::default();
+    let mut capture = Capture {
+        cfg,
+        iface: &iface,
+        snaplen,
+        linktype,
+        names: Names::default(),
+        scratch: Vec::new(),
+    };
+    let result = capture.run(sock, &mut sink, &mut counters, wake.as_raw_fd());
+    let finished = sink.finish(&counters);
+    counters.report();
+    result.and(finished)
+}
+
+/// Interface names by index, for `-i any` (looked up once each).
+#[derive(Default)]
+struct Names {
+    names: Vec<(u32, String)>,
+}
+
+impl Names {
+    fn get(&mut self, index: u32) -> &str {
+        let i = match self.names.iter().position(|(n, _)| *n == index) {
+            Some(i) => i,
+            None => {
+                self.names.push((index, iface::name_of(index)));
+                self.names.len() - 1
+            }
+        };
+        &self.names[i].1
+    }
+}
+
+struct Capture<'a> {
+    cfg: &'a Config,
+    iface: &'a Iface,
+    snaplen: u32,
+    linktype: u32,
+    names: Names,
+    /// Where a packet is assembled if the kernel left no room in front of it (not expected:
+    /// PACKET_RESERVE asks for that room).
+    scratch: Vec<u8>,
+}
+
+enum Step {
+    Go,
+    Stop,
+}
+
+impl Capture<'_> {
+    fn run(
+        &mut self,
+        sock: PacketSocket,
+        sink: &mut Sink,
+        counters: &mut Counters,
+        wake: RawFd,
+    ) -> Result<(), Error> {
+        let sock = &sock;
+        let mut last_stats = Instant::now();
+        let r = loop {
+            if STOP.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            if REPORT.swap(false, Ordering::Relaxed) {
+                counters.poll_kernel(sock);
+                counters.report();
+            }
+            let block = sock.next_block();
+            let Some(mut block) = block else {
+                // Nothing to read: hand what we have to the OS before sleeping.
+                if let Err(e) = sink.flush() {
+                    break Err(e);
+                }
+                let rev = match ring::wait(sock.fd(), wake, -1) {
+                    Ok(r) => r,
+                    Err(e) => break Err(Error::io("poll", &e)),
+                };
+                drain(wake);
+                if rev & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+                    let e = sock.take_error();
+                    if e.as_ref().and_then(|e| e.raw_os_error()) == Some(libc::ENETDOWN) {
+                        break Err(Error::msg(format!(
+                            "{}: The interface went down",
+                            self.iface.name
+                        )));
+                    }
+                    if let Some(e) = e {
+                        break Err(Error::msg(format!(
+                            "{}: {}",
+                            self.iface.name,
+                            io_message(&e)
+                        )));
+                    }
+                }
+                continue;
+            };
+            let mut step = Ok(Step::Go);
+            while let Some(mut f) = block.next() {
+                step = self.packet(&mut f, sink);
+                match step {
+                    Ok(Step::Go) => {
+                        counters.captured += 1;
+                        if self.cfg.count == Some(counters.captured) {
+                            step = Ok(Step::Stop);
+                            break;
+                        }
+                    }
+                    Ok(Step::Stop) | Err(_) => break,
+                }
+            }
+            drop(block);
+            // Often enough that the kernel's 32-bit counters cannot wrap in between.
+            if last_stats.elapsed() > Duration::from_secs(1) {
+                counters.poll_kernel(sock);
+                last_stats = Instant::now();
+            }
+            match step {
+                Ok(Step::Go) => {}
+                Ok(Step::Stop) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        counters.poll_kernel(sock);
+        r
+    }
+
+    /// Writes or prints one packet from the ring.
+    fn packet(&mut self, f: &mut Frame, sink: &mut Sink) -> Result<Step, Error> {
+        let (data, len): (&[u8], u32) =
+            match in_place(f, self.iface.linktype, self.iface.framing, self.snaplen) {
+                Some((start, caplen, len)) => (&f.buf[start..start + caplen as usize], len),
+                None => {
+                    let len = assemble(f, self.iface.linktype, self.snaplen, &mut self.scratch);
+                    (&self.scratch, len)
+                }
+            };
+        match sink {
+            Sink::File(w) => {
+                let direction = match f.pkttype {
+                    4 => savefile::Direction::Outbound,
+                    0..=3 => savefile::Direction::Inbound,
+                    _ => savefile::Direction::Unknown,
+                };
+                let ifname = if self.iface.is_any() {
+                    self.names.get(f.ifindex)
+                } else {
+                    &self.iface.name
+                };
+                let p = LivePacket {
+                    ts_sec: u64::from(f.sec),
+                    ts_nsec: f.nsec,
+                    data,
+                    orig_len: len,
+                    ifindex: f.ifindex,
+                    ifname,
+                    direction,
+                };
+                match w.packet(&p)? {
+                    Written::Continue => Ok(Step::Go),
+                    Written::LimitReached => Ok(Step::Stop),
+                }
+            }
+            Sink::Print(pr) => {
+                let p = Packet {
+                    linktype: self.linktype,
+                    snaplen: self.snaplen,
+                    ts: Timestamp {
+                        secs: u64::from(f.sec),
+                        nanos: f.nsec,
+                        nano: self.cfg.live.nanos,
+                    },
+                    origlen: len,
+                    data,
+                };
+                pr.packet(&p).map_err(|e| Error::io("stdout", &e))?;
+                Ok(Step::Go)
+            }
+        }
+    }
+}
+
+const SLL2_LEN: usize = 20;
+const VLAN_LEN: usize = 4;
+
+/// Turns the kernel's view of a packet into the bytes libpcap would store, in place in the
+/// room PACKET_RESERVE left in front of it: the 802.1Q tag the kernel stripped goes back after
+/// the MAC addresses; a cooked packet gets its LINUX_SLL2 header. Returns the start in
+/// `f.buf`, the captured length (cut to the snapshot length) and the length on the wire; None
+/// if there is no room in front of the packet.
+fn in_place(
+    f: &mut Frame,
+    linktype: LinkType,
+    framing: Framing,
+    snaplen: u32,
+) -> Option<(usize, u32, u32)> {
+    let at = f.data_at;
+    match (framing, linktype) {
+        (Framing::Raw, LinkType::En10mb) => {
+            if !tagged(f) || f.caplen < 12 {
+                return Some((at, f.caplen, f.len));
+            }
+            if at < f.free_from + VLAN_LEN {
+                return None;
+            }
+            let start = at - VLAN_LEN;
+            let tag = vlan_tag(f);
+            f.buf.copy_within(at..at + 12, start);
+            f.buf[start + 12..start + 16].copy_from_slice(&tag);
+            let caplen = (f.caplen + VLAN_LEN as u32).min(snaplen);
+            Some((start, caplen, f.len + VLAN_LEN as u32))
+        }
+        (Framing::Cooked, _) => {
+            if at < f.free_from + SLL2_LEN {
+                return None;
+            }
+            let start = at - SLL2_LEN;
+            let h = sll2_header(f);
+            f.buf[start..at].copy_from_slice(&h);
+            let caplen = (f.caplen + SLL2_LEN as u32).min(snaplen);
+            Some((start, caplen, f.len + SLL2_LEN as u32))
+        }
+        _ => Some((at, f.caplen, f.len)),
+    }
+}
+
+fn tagged(f: &Frame) -> bool {
+    f.vlan_tci != 0 || f.status & libc::TP_STATUS_VLAN_VALID != 0
+}
+
+fn vlan_tag(f: &Frame) -> [u8; 4] {
+    let tpid = if f.status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+        f.vlan_tpid
+    } else {
+        libc::ETH_P_8021Q as u16
+    };
+    let [a, b] = tpid.to_be_bytes();
+    let [c, d] = f.vlan_tci.to_be_bytes();
+    [a, b, c, d]
+}
+
+/// The LINUX_SLL2 header of a cooked packet, from the address the kernel gave with it.
+fn sll2_header(f: &Frame) -> [u8; SLL2_LEN] {
+    let mut h = [0u8; SLL2_LEN];
+    h[0..2].copy_from_slice(&f.protocol.to_be_bytes());
+    h[4..8].copy_from_slice(&f.ifindex.to_be_bytes());
+    h[8..10].copy_from_slice(&f.hatype.to_be_bytes());
+    h[10] = f.pkttype;
+    h[11] = f.halen.min(8);
+    h[12..20].copy_from_slice(&f.addr);
+    h
+}
+
+/// As [`in_place`], into `out` (a copy). Returns the length on the wire.
+fn assemble(f: &Frame, linktype: LinkType, snaplen: u32, out: &mut Vec<u8>) -> u32 {
+    out.clear();
+    let data = &f.buf[f.data_at..];
+    let extra = if linktype == LinkType::En10mb {
+        out.extend_from_slice(&data[..12]);
+        out.extend_from_slice(&vlan_tag(f));
+        out.extend_from_slice(&data[12..]);
+        VLAN_LEN
+    } else {
+        out.extend_from_slice(&sll2_header(f));
+        out.extend_from_slice(data);
+        SLL2_LEN
+    };
+    out.truncate(snaplen as usize);
+    f.len + extra as u32
+}
