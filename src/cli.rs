@@ -86,7 +86,12 @@ struct Args {
     no_promiscuous: bool,
 
     /// Capture ring size in KiB (default 16384)
-    #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
+    #[arg(
+        short = 'B',
+        long = "buffer-size",
+        value_name = "KIB",
+        allow_negative_numbers = true
+    )]
     buffer_size: Option<String>,
 
     /// Capture only packets received (in), sent (out), or both (inout)
@@ -102,15 +107,15 @@ struct Args {
     packet_buffered: bool,
 
     /// With -w, start a new file when the current one is larger than SIZE million bytes
-    #[arg(short = 'C', value_name = "SIZE")]
+    #[arg(short = 'C', value_name = "SIZE", allow_negative_numbers = true)]
     file_size: Option<String>,
 
     /// With -w, start a new file every SECONDS (the name may hold strftime(3) conversions)
-    #[arg(short = 'G', value_name = "SECONDS")]
+    #[arg(short = 'G', value_name = "SECONDS", allow_negative_numbers = true)]
     rotate_seconds: Option<String>,
 
     /// With -C, keep at most COUNT files (reusing names); with -G alone, stop after COUNT files
-    #[arg(short = 'W', value_name = "COUNT")]
+    #[arg(short = 'W', value_name = "COUNT", allow_negative_numbers = true)]
     file_count: Option<String>,
 
     /// After opening the capture and the first file, run as USER (default: the sudo user, or
@@ -209,7 +214,7 @@ pub struct Config {
 
 /// What parsing the command line came to.
 pub enum Parsed {
-    Run(Config),
+    Run(Box<Config>),
     /// --help or --version: print `text` on stdout and exit 0.
     Info(String),
 }
@@ -233,7 +238,7 @@ where
             };
         }
     };
-    Config::from_args(args).map(Parsed::Run)
+    Config::from_args(args).map(|c| Parsed::Run(Box::new(c)))
 }
 
 /// clap's multi-line usage error as one line: its first line, without the `error: ` prefix.
@@ -446,7 +451,7 @@ mod tests {
         let mut v = vec!["bpfdump"];
         v.extend_from_slice(args);
         match parse(v)? {
-            Parsed::Run(c) => Ok(c),
+            Parsed::Run(c) => Ok(*c),
             Parsed::Info(_) => panic!("unexpected help"),
         }
     }
@@ -514,7 +519,7 @@ mod tests {
     fn usage_errors_are_one_line() {
         let e = config(&["-Z"]).unwrap_err().to_string();
         assert!(!e.contains('\n'), "{e}");
-        assert!(e.contains("-Z"), "{e}");
+        assert!(e.contains("relinquish-privileges"), "{e}");
         let e = config(&["-K"]).unwrap_err().to_string();
         assert!(!e.contains('\n') && e.contains("-K"), "{e}");
     }

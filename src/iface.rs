@@ -28,6 +28,7 @@ pub struct Iface {
     pub max_frame: u32,
     /// IPv4 netmask (host order), for `ip broadcast`; 0 if it has none.
     pub netmask: u32,
+    pub is_loopback: bool,
 }
 
 impl Iface {
@@ -73,6 +74,7 @@ pub fn lookup(name: &str) -> Result<Iface, Error> {
             framing: Framing::Cooked,
             max_frame: 65535 + 20,
             netmask: 0,
+            is_loopback: false,
         });
     }
     if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains('/') {
@@ -132,7 +134,14 @@ pub fn lookup(name: &str) -> Result<Iface, Error> {
         // With GRO/TSO a "packet" can be up to 64 KiB whatever the MTU.
         max_frame: mtu.max(65535) + header,
         netmask,
+        is_loopback: flags & libc::IFF_LOOPBACK != 0,
     })
+}
+
+/// The loopback interface's index (0 if there is none).
+pub fn loopback_index() -> u32 {
+    // SAFETY: a NUL-terminated name.
+    unsafe { libc::if_nametoindex(c"lo".as_ptr()) }
 }
 
 /// The interface tcpdump would pick without `-i`: the first that is up and running and not

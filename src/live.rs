@@ -210,11 +210,19 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
 
     // -Q in: the kernel need not even show us outgoing packets; fall back to the filter on
     // kernels without PACKET_IGNORE_OUTGOING (before 4.20).
-    let want_in = cfg.live.direction == Direction::In;
+    // On loopback every packet is seen twice, going out and coming back in; like libpcap,
+    // keep one copy: the kernel drops the outgoing one.
+    let drop_outgoing = cfg.live.direction == Direction::In || iface.is_loopback;
     let mut in_filter = false;
     let sock = loop {
         let dir = match cfg.live.direction {
-            Direction::In if !in_filter => Direction::InOut,
+            Direction::InOut | Direction::In if drop_outgoing => {
+                if in_filter {
+                    Direction::In
+                } else {
+                    Direction::InOut
+                }
+            }
             d => d,
         };
         let prog = compile(cfg, &iface, expr, dir)?;
@@ -224,7 +232,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
             filter: &prog.insns,
             ring,
             promiscuous: cfg.live.promiscuous,
-            ignore_outgoing: want_in && !in_filter,
+            ignore_outgoing: drop_outgoing && !in_filter,
         };
         match PacketSocket::open(&opts) {
             Ok(s) => break s,
@@ -294,6 +302,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         snaplen,
         linktype,
         names: Names::default(),
+        lo_index: iface::loopback_index(),
         scratch: Vec::new(),
     };
     let result = capture.run(sock, &mut sink, &mut counters, wake.as_raw_fd());
@@ -327,6 +336,8 @@ struct Capture<'a> {
     snaplen: u32,
     linktype: u32,
     names: Names,
+    /// Index of the loopback interface, whose outgoing packets `any` leaves out.
+    lo_index: u32,
     /// Where a packet is assembled if the kernel left no room in front of it (not expected:
     /// PACKET_RESERVE asks for that room).
     scratch: Vec<u8>,
@@ -334,6 +345,8 @@ struct Capture<'a> {
 
 enum Step {
     Go,
+    /// Not kept (the outgoing copy of a loopback packet on `any`).
+    Skip,
     Stop,
 }
 
@@ -395,6 +408,7 @@ impl Capture<'_> {
                             break;
                         }
                     }
+                    Ok(Step::Skip) => {}
                     Ok(Step::Stop) | Err(_) => break,
                 }
             }
@@ -405,7 +419,7 @@ impl Capture<'_> {
                 last_stats = Instant::now();
             }
             match step {
-                Ok(Step::Go) => {}
+                Ok(Step::Go) | Ok(Step::Skip) => {}
                 Ok(Step::Stop) => break Ok(()),
                 Err(e) => break Err(e),
             }
@@ -416,6 +430,9 @@ impl Capture<'_> {
 
     /// Writes or prints one packet from the ring.
     fn packet(&mut self, f: &mut Frame, sink: &mut Sink) -> Result<Step, Error> {
+        if f.pkttype == PACKET_OUTGOING && f.ifindex == self.lo_index && self.iface.is_any() {
+            return Ok(Step::Skip);
+        }
         let (data, len): (&[u8], u32) =
             match in_place(f, self.iface.linktype, self.iface.framing, self.snaplen) {
                 Some((start, caplen, len)) => (&f.buf[start..start + caplen as usize], len),
@@ -427,7 +444,7 @@ impl Capture<'_> {
         match sink {
             Sink::File(w) => {
                 let direction = match f.pkttype {
-                    4 => savefile::Direction::Outbound,
+                    PACKET_OUTGOING => savefile::Direction::Outbound,
                     0..=3 => savefile::Direction::Inbound,
                     _ => savefile::Direction::Unknown,
                 };
@@ -469,6 +486,7 @@ impl Capture<'_> {
     }
 }
 
+const PACKET_OUTGOING: u8 = libc::PACKET_OUTGOING;
 const SLL2_LEN: usize = 20;
 const VLAN_LEN: usize = 4;
 

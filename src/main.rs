@@ -11,8 +11,7 @@ mod privs;
 mod reader;
 mod resolver;
 mod ring;
-mod savefile_stub;
-use savefile_stub as savefile;
+mod savefile;
 mod summary;
 
 use std::io::{self, Write};

@@ -6,7 +6,8 @@
 //! If a write fails (full disk, file size limit, ...) the file is cut back to the end of the
 //! last record that reached it whole, so it stays a valid capture file, and the error is
 //! reported. Bytes accepted by the operating system are counted below the buffer; every record
-//! end is remembered until that count passes it.
+//! end is remembered until that count passes it. [`Ledger`] keeps that account; the
+//! live-capture writer (`savefile`) uses it too.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -25,7 +26,7 @@ use crate::reader::{Format, Raw, SHB};
 const BUF_SIZE: usize = 64 * 1024;
 
 /// A file (or stdout) that counts the bytes the OS accepted.
-struct Counted {
+pub struct Counted {
     file: File,
     written: Rc<Cell<u64>>,
 }
@@ -41,14 +42,12 @@ impl Write for Counted {
     }
 }
 
-enum Inner {
-    Pcap(PcapWriter<BufWriter<Counted>>),
-    PcapNg(PcapNgWriter<BufWriter<Counted>>),
-    Closed,
-}
+/// The buffered writer that records go through.
+pub type Out = BufWriter<Counted>;
 
-pub struct CaptureWriter {
-    inner: Inner,
+/// The account of an output file's records: which of them the OS has whole, so that after a
+/// failed write the file can be cut back to the last of those.
+pub struct Ledger {
     /// For messages: the path, or "stdout".
     label: String,
     /// The output file, to cut back after a failed write (None for stdout or non-files).
@@ -68,9 +67,10 @@ pub fn stdout_file() -> io::Result<File> {
     Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
 }
 
-impl CaptureWriter {
-    /// Creates `path` (`-` for stdout) and writes the header of `format` into the buffer.
-    pub fn create(path: &Path, format: Format) -> Result<CaptureWriter, Error> {
+impl Ledger {
+    /// Creates (or truncates) `path`, or takes stdout for `-`: the buffered writer to write
+    /// records through (`capacity` bytes of buffer) and its ledger.
+    pub fn open(path: &Path, capacity: usize) -> Result<(Out, Ledger), Error> {
         let stdout = path.as_os_str() == "-";
         let label = if stdout {
             "stdout".to_string()
@@ -88,15 +88,14 @@ impl CaptureWriter {
             _ => None,
         };
         let written = Rc::new(Cell::new(0));
-        let sink = BufWriter::with_capacity(
-            BUF_SIZE,
+        let out = BufWriter::with_capacity(
+            capacity,
             Counted {
                 file,
                 written: written.clone(),
             },
         );
-        let mut w = CaptureWriter {
-            inner: Inner::Closed,
+        let ledger = Ledger {
             label,
             truncatable,
             written,
@@ -104,41 +103,30 @@ impl CaptureWriter {
             pending_ends: VecDeque::new(),
             good: 0,
         };
-        let started = match format {
-            Format::Pcap(header) => PcapWriter::with_header(sink, header)
-                // The 24-byte file header (PcapWriter cannot show its buffer).
-                .map(|pw| (Inner::Pcap(pw), 24))
-                .map_err(|e| pcap_error(&w.label, e)),
-            Format::PcapNg(mut section) => {
-                // Packets may be left out, so the section's length is no longer known.
-                section.section_length = -1;
-                PcapNgWriter::with_section_header(sink, section)
-                    .map(|nw| {
-                        let len = nw.get_ref().buffer().len() as u64;
-                        (Inner::PcapNg(nw), len)
-                    })
-                    .map_err(|e| pcapng_error(&w.label, e))
-            }
-        };
-        match started {
-            Ok((inner, buffered)) => {
-                w.inner = inner;
-                // The header is in the buffer, or (if larger) already written through it.
-                w.record_end(buffered + w.written.get());
-                Ok(w)
-            }
-            Err(e) => Err(w.fail(e)),
-        }
+        Ok((out, ledger))
     }
 
-    fn record_end(&mut self, len: u64) {
+    /// The path, or "stdout".
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Bytes of whole records handed to the writer, buffered ones included (what `ftell`
+    /// says between records).
+    pub fn position(&self) -> u64 {
+        self.queued
+    }
+
+    /// A record of `len` bytes was handed to the writer whole.
+    pub fn record_end(&mut self, len: u64) {
         self.queued += len;
         self.pending_ends.push_back(self.queued);
         self.settle();
     }
 
-    /// Moves record ends the OS has accepted out of `pending_ends`.
-    fn settle(&mut self) {
+    /// Moves record ends the OS has accepted out of `pending_ends` (call it after a flush, or
+    /// any time).
+    pub fn settle(&mut self) {
         let on_disk = self.written.get();
         while let Some(&end) = self.pending_ends.front() {
             if end > on_disk {
@@ -149,17 +137,11 @@ impl CaptureWriter {
         }
     }
 
-    /// After a failed write: drop what is buffered, cut the file back to the last whole
-    /// record, and return the error to report.
-    fn fail(&mut self, e: Error) -> Error {
+    /// After a failed write: drop what `out` still buffers, cut the file back to the last
+    /// whole record, and return the error to report. The ledger cuts nothing after this.
+    pub fn fail(&mut self, out: Option<Out>, e: Error) -> Error {
         self.settle();
-        let inner = std::mem::replace(&mut self.inner, Inner::Closed);
-        let buffered = match inner {
-            Inner::Pcap(w) => Some(w.into_inner()),
-            Inner::PcapNg(w) => Some(w.into_inner()),
-            Inner::Closed => None,
-        };
-        if let Some(bw) = buffered {
+        if let Some(bw) = out {
             // into_parts: no flush on drop after the cut below.
             let _ = bw.into_parts();
         }
@@ -168,22 +150,85 @@ impl CaptureWriter {
         }
         e
     }
+}
+
+enum Inner {
+    Pcap(PcapWriter<Out>),
+    PcapNg(PcapNgWriter<Out>),
+    Closed,
+}
+
+impl Inner {
+    fn into_out(self) -> Option<Out> {
+        match self {
+            Inner::Pcap(w) => Some(w.into_inner()),
+            Inner::PcapNg(w) => Some(w.into_inner()),
+            Inner::Closed => None,
+        }
+    }
+}
+
+pub struct CaptureWriter {
+    inner: Inner,
+    ledger: Ledger,
+}
+
+impl CaptureWriter {
+    /// Creates `path` (`-` for stdout) and writes the header of `format` into the buffer.
+    pub fn create(path: &Path, format: Format) -> Result<CaptureWriter, Error> {
+        let (sink, ledger) = Ledger::open(path, BUF_SIZE)?;
+        let mut w = CaptureWriter {
+            inner: Inner::Closed,
+            ledger,
+        };
+        let started = match format {
+            Format::Pcap(header) => PcapWriter::with_header(sink, header)
+                // The 24-byte file header (PcapWriter cannot show its buffer).
+                .map(|pw| (Inner::Pcap(pw), 24))
+                .map_err(|e| pcap_error(w.ledger.label(), e)),
+            Format::PcapNg(mut section) => {
+                // Packets may be left out, so the section's length is no longer known.
+                section.section_length = -1;
+                PcapNgWriter::with_section_header(sink, section)
+                    .map(|nw| {
+                        let len = nw.get_ref().buffer().len() as u64;
+                        (Inner::PcapNg(nw), len)
+                    })
+                    .map_err(|e| pcapng_error(w.ledger.label(), e))
+            }
+        };
+        match started {
+            Ok((inner, buffered)) => {
+                w.inner = inner;
+                // The header is in the buffer, or (if larger) already written through it.
+                w.ledger.record_end(buffered + w.ledger.written.get());
+                Ok(w)
+            }
+            Err(e) => Err(w.fail(e)),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        let out = std::mem::replace(&mut self.inner, Inner::Closed).into_out();
+        self.ledger.fail(out, e)
+    }
 
     /// Writes a kept packet as it was read.
     pub fn packet(&mut self, raw: &Raw) -> Result<(), Error> {
+        let label = self.ledger.label();
         let r = match (&mut self.inner, raw) {
-            (Inner::Pcap(w), Raw::Pcap(p)) => w
-                .write_raw_packet(p)
-                .map_err(|e| pcap_error(&self.label, e)),
-            (Inner::PcapNg(w), Raw::Block(b)) => w
-                .write_raw_block(b)
-                .map_err(|e| pcapng_error(&self.label, e)),
+            (Inner::Pcap(w), Raw::Pcap(p)) => {
+                w.write_raw_packet(p).map_err(|e| pcap_error(label, e))
+            }
+            (Inner::PcapNg(w), Raw::Block(b)) => {
+                w.write_raw_block(b).map_err(|e| pcapng_error(label, e))
+            }
             (Inner::Closed, _) => return Ok(()),
             _ => unreachable!("records come from the file the writer was made for"),
         };
         match r {
             Ok(n) => {
-                self.record_end(n as u64);
+                self.ledger.record_end(n as u64);
                 Ok(())
             }
             Err(e) => Err(self.fail(e)),
@@ -214,9 +259,10 @@ impl CaptureWriter {
 
     /// Flushes everything; the file is complete.
     pub fn finish(mut self) -> Result<(), Error> {
+        let label = self.ledger.label();
         let r = match &mut self.inner {
-            Inner::Pcap(w) => w.flush().map_err(|e| pcap_error(&self.label, e)),
-            Inner::PcapNg(w) => w.get_mut().flush().map_err(|e| Error::io(&self.label, &e)),
+            Inner::Pcap(w) => w.flush().map_err(|e| pcap_error(label, e)),
+            Inner::PcapNg(w) => w.get_mut().flush().map_err(|e| Error::io(label, &e)),
             Inner::Closed => Ok(()),
         };
         match r {
@@ -226,14 +272,14 @@ impl CaptureWriter {
     }
 }
 
-fn pcap_error(label: &str, e: PcapWriteError) -> Error {
+pub fn pcap_error(label: &str, e: PcapWriteError) -> Error {
     match e {
         PcapWriteError::Io(io) | PcapWriteError::FieldWriteFailed(_, io) => Error::io(label, &io),
         other => Error::msg(format!("{label}: {}", chain(&other))),
     }
 }
 
-fn pcapng_error(label: &str, e: PcapNgWriteError) -> Error {
+pub fn pcapng_error(label: &str, e: PcapNgWriteError) -> Error {
     match e {
         PcapNgWriteError::Io(io) => Error::io(label, &io),
         other => Error::msg(format!("{label}: {}", chain(&other))),

@@ -584,14 +584,19 @@ fn bad_flags() {
         assert_one_line_error(&r),
         "bpfdump: invalid snaplen 300000 (must be >= 0 and <= 262144)"
     );
-    let r = run(&["-Q", "-d"]);
-    assert!(assert_one_line_error(&r).contains("'-Q'"));
+    let r = run(&["-%", "-d"]);
+    assert!(assert_one_line_error(&r).contains("'-%'"));
+    let r = run(&["-Q", "sideways", "-d"]);
+    assert_eq!(
+        assert_one_line_error(&r),
+        "bpfdump: unknown capture direction `sideways' (in, out or inout)"
+    );
+    let r = run(&["-i", "nosuch0"]);
+    assert!(assert_one_line_error(&r).starts_with("bpfdump: nosuch0: No such device exists"));
     let r = run(&["--dump-bytecode=xml"]);
     assert_one_line_error(&r);
     let r = run(&["-r"]);
     assert_one_line_error(&r);
-    let r = run(&[]);
-    assert!(assert_one_line_error(&r).contains("-r FILE"));
     let r = run(&["--help"]);
     assert_eq!(r.code(), Some(0));
     assert!(r.stdout_str().contains("Usage"));

@@ -1,7 +1,10 @@
 //! Shared helpers for the corpus-driven integration tests (differential.rs, kernel_accept.rs,
 //! kernel_view.rs): corpus files, a small pcap reader, a resolver backed by the /etc files, a
-//! tcpdump runner, panic capture and a tiny parallel map.
+//! tcpdump runner, panic capture and a tiny parallel map. `lab`: the live-capture lab
+//! (network namespaces, traffic, capture programs) for live.rs.
 #![allow(dead_code)]
+
+pub mod lab;
 
 use filter_compiler::interp::{self, Meta};
 use filter_compiler::resolve::ServiceProto;
