@@ -306,7 +306,13 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         scratch: Vec::new(),
     };
     let result = capture.run(sock, &mut sink, &mut counters, wake.as_raw_fd());
-    let finished = sink.finish(&counters);
+    // Write out what is buffered first, so that "captured" can leave out the packets a full
+    // disk cut off: it counts the packets in the file.
+    let flushed = sink.flush();
+    if let Sink::File(f) = &sink {
+        counters.captured -= f.lost_packets().min(counters.captured);
+    }
+    let finished = flushed.and(sink.finish(&counters));
     counters.report();
     result.and(finished)
 }

@@ -55,8 +55,10 @@ pub struct Ledger {
     written: Rc<Cell<u64>>,
     /// Bytes handed to the writer so far.
     queued: u64,
-    /// Ends of records not yet known to be on disk.
-    pending_ends: VecDeque<u64>,
+    /// Ends of records not yet known to be on disk, and whether each is a packet.
+    pending_ends: VecDeque<(u64, bool)>,
+    /// Packet records given to the writer but cut off by a failure.
+    lost_packets: u64,
     /// End of the last record known to be wholly on disk.
     good: u64,
 }
@@ -101,6 +103,7 @@ impl Ledger {
             written,
             queued: 0,
             pending_ends: VecDeque::new(),
+            lost_packets: 0,
             good: 0,
         };
         Ok((out, ledger))
@@ -119,16 +122,30 @@ impl Ledger {
 
     /// A record of `len` bytes was handed to the writer whole.
     pub fn record_end(&mut self, len: u64) {
+        self.end(len, false);
+    }
+
+    /// A packet record of `len` bytes was handed to the writer whole.
+    pub fn packet_end(&mut self, len: u64) {
+        self.end(len, true);
+    }
+
+    fn end(&mut self, len: u64, packet: bool) {
         self.queued += len;
-        self.pending_ends.push_back(self.queued);
+        self.pending_ends.push_back((self.queued, packet));
         self.settle();
+    }
+
+    /// Packet records that a failure cut off (after [`Ledger::fail`]).
+    pub fn lost_packets(&self) -> u64 {
+        self.lost_packets
     }
 
     /// Moves record ends the OS has accepted out of `pending_ends` (call it after a flush, or
     /// any time).
     pub fn settle(&mut self) {
         let on_disk = self.written.get();
-        while let Some(&end) = self.pending_ends.front() {
+        while let Some(&(end, _)) = self.pending_ends.front() {
             if end > on_disk {
                 break;
             }
@@ -148,6 +165,8 @@ impl Ledger {
         if let Some(f) = self.truncatable.take() {
             let _ = f.set_len(self.good);
         }
+        self.lost_packets += self.pending_ends.iter().filter(|(_, p)| *p).count() as u64;
+        self.pending_ends.clear();
         e
     }
 }

@@ -204,6 +204,11 @@ impl SaveFile {
     pub fn current_name(&self) -> &Path {
         &self.0.name
     }
+
+    /// Packets `packet` accepted that a failed write then cut off (they are not in any file).
+    pub fn lost_packets(&self) -> u64 {
+        self.0.lost_packets
+    }
 }
 
 struct State {
@@ -221,6 +226,8 @@ struct State {
     gcount: u32,
     gtime: i64,
     limit_reached: bool,
+    /// Packets accepted by `packet` that a failed write then cut off.
+    lost_packets: u64,
     clock: Clock,
     /// When the capture started (isb_starttime).
     start: Duration,
@@ -268,6 +275,7 @@ impl State {
             gcount: 0,
             gtime,
             limit_reached: false,
+            lost_packets: 0,
             clock,
             start,
             os: os_name(),
@@ -325,12 +333,19 @@ impl State {
             return Ok(Written::Continue);
         };
         let mut r = cur.packet(&self.cfg, self.iface.is_some(), p);
+        // A packet the caller is told failed is not one it counts, so not one lost either.
+        let mut this_one = 0;
         if r.is_ok() && self.cfg.flush_each {
             r = cur.flush();
+            this_one = 1;
         }
         match r {
             Ok(()) => Ok(Written::Continue),
-            Err(e) => Err(self.fail(e)),
+            Err(e) => {
+                let e = self.fail(e);
+                self.lost_packets -= this_one.min(self.lost_packets);
+                Err(e)
+            }
         }
     }
 
@@ -357,7 +372,7 @@ impl State {
                 self.file = Some(cur);
                 Ok(())
             }
-            Err(e) => Err(cur.fail(e)),
+            Err(e) => Err(self.lost(cur.fail(e))),
         }
     }
 
@@ -380,15 +395,23 @@ impl State {
         };
         match end() {
             Ok(()) => Ok(()),
-            Err(e) => Err(cur.fail(e)),
+            Err(e) => Err(self.lost(cur.fail(e))),
         }
     }
 
     fn fail(&mut self, e: Error) -> Error {
         match self.file.take() {
-            Some(cur) => cur.fail(e),
+            Some(cur) => {
+                let f = cur.fail(e);
+                self.lost(f)
+            }
             None => e,
         }
+    }
+
+    fn lost(&mut self, (e, n): (Error, u64)) -> Error {
+        self.lost_packets += n;
+        e
     }
 }
 
@@ -577,7 +600,7 @@ impl Current {
         };
         match r {
             Ok(len) => {
-                self.ledger.record_end(len);
+                self.ledger.packet_end(len);
                 Ok(())
             }
             Err(e) => Err(Error::io(self.ledger.label(), &e)),
@@ -624,9 +647,11 @@ impl Current {
         Ok(())
     }
 
-    /// After a failed write: cut the file back to its last whole record.
-    fn fail(mut self, e: Error) -> Error {
-        self.ledger.fail(Some(self.out), e)
+    /// After a failed write: cut the file back to its last whole record. Also returns how
+    /// many packets that cut off.
+    fn fail(mut self, e: Error) -> (Error, u64) {
+        let e = self.ledger.fail(Some(self.out), e);
+        (e, self.ledger.lost_packets())
     }
 }
 

@@ -1533,6 +1533,174 @@ fn loopback_packets_once(tool: &Tool, test: &str) {
     assert_stats(&done, c.packets.len());
 }
 
+// ------------------------------------------------------------------- full disk (bpfdump)
+
+/// The size of the tmpfs the full-disk tests capture to: about 250 datagrams of 1000 bytes.
+const SMALL_DISK: u64 = 256 * 1024;
+
+/// (17) The disk fills up during a live capture (a 256 KiB tmpfs, 1000-byte datagrams paced
+/// by their arrival until the capture ends, at most 20 times what fits). bpfdump must stop by
+/// itself: exit status 1; on stderr the listening line, tcpdump's three counter lines, then
+/// one `bpfdump: FILE: No space left on device` line; the file cut back to its last whole
+/// record (our reader finds nothing after it, tcpdump reads it without "truncated dump
+/// file"), so full that not one more record would fit, holding the first packets sent, in
+/// order, none missing.
+///
+/// bpfdump only. tcpdump (4.99.3, libpcap 1.10.3) writes through stdio without checking
+/// (pcap_dump), so on a full disk it goes on capturing and says nothing until stopped; tried
+/// with 600 such datagrams on this 256 KiB tmpfs and SIGINT: "600 packets captured", the
+/// file 262144 bytes, the disk filled to the last byte by 247 whole records and part of the
+/// 248th, which `tcpdump -r` reports: "truncated dump file; tried to read 1042 captured
+/// bytes, only got 778". The stderr shape differs too: tcpdump prints a fatal error of the
+/// capture loop ("tcpdump: pcap_loop: ...") before its counter lines; bpfdump after them.
+fn full_disk(test: &str, pcapng: bool, nano: bool, packet_buffered: bool) {
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    // Dropped before `dir`, which holds the mount point.
+    let Some(disk) = Tmpfs::mount(test, &dir.path("disk"), SMALL_DISK) else {
+        return;
+    };
+    let file = disk.path(if pcapng { "cap.pcapng" } else { "cap.pcap" });
+    let sinks = lab.sinks(Side::A, &[6801]);
+    let tool = Tool::bpfdump();
+    let mut a = args(&["-i", &lab.dev(Side::A)]);
+    if packet_buffered {
+        a.push("-U".into());
+    }
+    if pcapng {
+        a.push("--pcapng".into());
+    }
+    if nano {
+        a.extend(args(&["--time-stamp-precision", "nano"]));
+    }
+    a.push("-w".into());
+    a.push(file.display().to_string());
+    a.extend(args(&["udp", "port", "6801"]));
+    let mut cap = lab.capture(Side::A, &tool, &a);
+    let listening = cap.wait_listening();
+    ethernet(&tool, &lab, &listening);
+
+    let s = lab.udp4(Side::B, 0);
+    let dst = (lab.ip4(Side::A), 6801);
+    const BATCH: usize = 25;
+    // 5000 datagrams, about 20 times what the disk holds.
+    const MAX_BATCHES: usize = 200;
+    let mut sent = 0;
+    for _ in 0..MAX_BATCHES {
+        if cap.exited().is_some() {
+            break;
+        }
+        let payloads = (sent..sent + BATCH).map(|i| payload("full", i, 1000));
+        send_paced(&s, &sinks[0], dst, payloads);
+        sent += BATCH;
+    }
+    wait_until(
+        "bpfdump to stop by itself on the full disk",
+        EXIT,
+        || match cap.exited() {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "still running after {sent} datagrams of 1000 bytes to a {SMALL_DISK}-byte \
+                 disk; file: {} bytes; stderr:\n{}",
+                std::fs::metadata(&file).map_or(0, |m| m.len()),
+                cap.stderr_so_far()
+            )),
+        },
+    );
+    let done = cap.finish();
+    assert_eq!(
+        done.code(),
+        Some(1),
+        "{}: want exit status 1 (an error); stderr:\n{}",
+        done.cmdline,
+        done.stderr
+    );
+    let st = done.stats();
+    let plural = |n: u64, what: &str| format!("{n} packet{} {what}", if n == 1 { "" } else { "s" });
+    let want_stderr = [
+        listening.clone(),
+        plural(st.captured, "captured"),
+        plural(st.received, "received by filter"),
+        plural(0, "dropped by kernel"),
+        format!("bpfdump: {}: No space left on device", file.display()),
+    ];
+    let lines: Vec<&str> = done.stderr.lines().collect();
+    assert_eq!(lines, want_stderr, "{}: stderr", done.cmdline);
+
+    let size = std::fs::metadata(&file).unwrap().len();
+    let c = load(&file);
+    let ctx = format!("{} bytes, {}", size, c.listing());
+    assert_eq!(
+        c.format,
+        if pcapng {
+            Format::Pcapng
+        } else {
+            Format::Pcap { nano }
+        }
+    );
+    if pcapng {
+        assert_eq!(c.ifaces.len(), 1, "{:?}", c.ifaces);
+        assert_eq!(c.ifaces[0].tsresol, Some(if nano { 9 } else { 6 }));
+    }
+    assert_eq!(c.linktype, LINKTYPE_ETHERNET);
+    let seqs = c.seqs("full");
+    assert!(!seqs.is_empty(), "no packet in the file: {ctx}");
+    assert_eq!(seqs.len(), c.packets.len(), "other packets: {ctx}");
+    assert_eq!(
+        seqs,
+        (0..seqs.len()).collect::<Vec<_>>(),
+        "want the first packets sent, in order, none missing: {ctx}"
+    );
+    for p in &c.packets {
+        assert_eq!(
+            (p.data.len(), p.wirelen as usize),
+            (UDP_1000_FRAME, UDP_1000_FRAME)
+        );
+    }
+    // pcap: a 16-byte header; pcapng: an EPB of 28 bytes, the frame padded to 4, epb_flags
+    // and the end of options (12), the trailing length (4).
+    let record = if pcapng {
+        28 + UDP_1000_FRAME.div_ceil(4) * 4 + 12 + 4
+    } else {
+        16 + UDP_1000_FRAME
+    } as u64;
+    assert!(
+        size <= SMALL_DISK && size + record > SMALL_DISK,
+        "the file ({size} bytes) is not the disk ({SMALL_DISK}) filled with whole records of \
+         {record} bytes: records that fitted were lost"
+    );
+    // "packets captured" counts the packets in the file: with -U each reaches the file
+    // before it is counted; without, those lost with the buffer are taken off the count.
+    assert_eq!(st.captured, c.packets.len() as u64, "{}", done.stderr);
+    assert!(st.received >= st.captured, "{}", done.stderr);
+    if let Some(lines) = tcpdump_read(test, &file, &[]) {
+        assert_eq!(lines.len(), c.packets.len(), "tcpdump -r: {lines:#?}");
+    }
+}
+
+/// The full-disk scenario: pcap and pcapng, buffered and with -U (bpfdump only).
+mod full_disk {
+    #[test]
+    fn pcap() {
+        super::full_disk("full_disk::pcap", false, false, false);
+    }
+
+    #[test]
+    fn pcap_packet_buffered() {
+        super::full_disk("full_disk::pcap_packet_buffered", false, false, true);
+    }
+
+    #[test]
+    fn pcapng() {
+        super::full_disk("full_disk::pcapng", true, false, false);
+    }
+
+    #[test]
+    fn pcapng_nano_packet_buffered() {
+        super::full_disk("full_disk::pcapng_nano_packet_buffered", true, true, true);
+    }
+}
+
 // ------------------------------------------------------------------------------- -D
 
 /// `-D` lists the namespace's interfaces as tcpdump does: the veth, `any` and `lo` lines

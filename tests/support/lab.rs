@@ -975,6 +975,8 @@ pub struct Pkt {
     pub wirelen: u32,
     /// pcapng: the interface id.
     pub iface: u32,
+    /// pcapng: the epb_flags option, when given (bits 0-1: direction, 1 inbound, 2 outbound).
+    pub flags: Option<u32>,
 }
 
 /// A pcapng interface description.
@@ -1088,6 +1090,7 @@ pub fn parse_capture(d: &[u8]) -> Result<Cap, String> {
             data: d[off + 16..off + 16 + caplen].to_vec(),
             wirelen: u32_at(off + 12),
             iface: 0,
+            flags: None,
         });
         off += 16 + caplen;
     }
@@ -1202,11 +1205,24 @@ fn parse_pcapng(d: &[u8]) -> Result<Cap, String> {
                     }
                     r => ((u128::from(ts) * 1_000_000_000) >> (r & 0x7f)) as u64,
                 };
+                let mut flags = None;
+                let mut o = b + 20 + caplen.div_ceil(4) * 4;
+                while o + 4 <= body.end {
+                    let (code, olen) = (r16(o), usize::from(r16(o + 2)));
+                    if code == 0 || o + 4 + olen > body.end {
+                        break;
+                    }
+                    if code == 2 && olen == 4 {
+                        flags = Some(r32(o + 4));
+                    }
+                    o += 4 + olen.div_ceil(4) * 4;
+                }
                 cap.packets.push(Pkt {
                     ts_ns,
                     data: d[b + 20..b + 20 + caplen].to_vec(),
                     wirelen: r32(b + 16),
                     iface,
+                    flags,
                 });
             }
             _ => {}
@@ -1700,6 +1716,63 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A small tmpfs mounted on a directory of its own: a disk that fills up on demand. Unmounted
+/// when dropped (so also when the test panics); drop it before the directory it is in.
+pub struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` bytes on `dir` (created if missing), or says why not
+    /// (SKIPPED) and returns None.
+    pub fn mount(test: &str, dir: &Path, size: u64) -> Option<Tmpfs> {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let target = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+        let opts = std::ffi::CString::new(format!("size={size},mode=0755")).unwrap();
+        // SAFETY: NUL-terminated strings that outlive the call.
+        let r = unsafe {
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                target.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                opts.as_ptr().cast(),
+            )
+        };
+        if r != 0 {
+            skip(
+                test,
+                &format!(
+                    "cannot mount a tmpfs on {}: {}",
+                    dir.display(),
+                    std::io::Error::last_os_error()
+                ),
+            );
+            return None;
+        }
+        Some(Tmpfs(dir.to_path_buf()))
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(target) = std::ffi::CString::new(self.0.as_os_str().as_bytes()) else {
+            return;
+        };
+        // SAFETY: a NUL-terminated path. A mount still busy (a process of the failed test
+        // not yet reaped) is detached instead, and goes away with its last user.
+        unsafe {
+            if libc::umount2(target.as_ptr(), 0) != 0 {
+                libc::umount2(target.as_ptr(), libc::MNT_DETACH);
+            }
+        }
     }
 }
 
