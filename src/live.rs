@@ -23,9 +23,11 @@ use crate::summary::Printer;
 
 /// Default ring: 16 MiB (libpcap: 2 MiB), in 128 KiB blocks (libpcap: 256 KiB or more).
 const DEFAULT_RING: u64 = 16 * 1024 * 1024;
-/// Block retire timeout: packets reach the file or screen within this (libpcap: 1000 ms, or
-/// 100 ms on a terminal).
+/// Block retire timeout: packets reach the screen, pipe or file within this (libpcap: 1000 ms,
+/// or 100 ms on a terminal). Printing and pipes want packets at once; a file does not, and
+/// each hand-over wakes us up, which is most of the cost of a capture that keeps few packets.
 const BLOCK_TIMEOUT_MS: u32 = 10;
+const FILE_TIMEOUT_MS: u32 = 500;
 const IMMEDIATE_TIMEOUT_MS: u32 = 1;
 
 /// `-d` with `-i`: the program that would be attached to that interface.
@@ -197,8 +199,14 @@ fn open_error(iface: &Iface, e: ring::OpenError) -> Error {
 pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     let iface = choose_interface(cfg)?;
     let snaplen = cfg.snaplen;
+    let to_file = cfg
+        .write
+        .as_ref()
+        .is_some_and(|w| w.as_os_str() != "-" && !cfg.live.packet_buffered);
     let timeout = if cfg.live.immediate {
         IMMEDIATE_TIMEOUT_MS
+    } else if to_file {
+        FILE_TIMEOUT_MS
     } else {
         BLOCK_TIMEOUT_MS
     };
@@ -304,6 +312,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         names: Names::default(),
         lo_index: iface::loopback_index(),
         scratch: Vec::new(),
+        timeout: Duration::from_millis(u64::from(timeout)),
     };
     let result = capture.run(sock, &mut sink, &mut counters, wake.as_raw_fd());
     // Write out what is buffered first, so that "captured" can leave out the packets a full
@@ -344,6 +353,9 @@ struct Capture<'a> {
     names: Names,
     /// Index of the loopback interface, whose outgoing packets `any` leaves out.
     lo_index: u32,
+    /// The ring's block timeout: how long after a stop signal packets may still be in a
+    /// block the kernel has not handed over.
+    timeout: Duration,
     /// Where a packet is assembled if the kernel left no room in front of it (not expected:
     /// PACKET_RESERVE asks for that room).
     scratch: Vec<u8>,
@@ -366,10 +378,24 @@ impl Capture<'_> {
     ) -> Result<(), Error> {
         let sock = &sock;
         let mut last_stats = Instant::now();
+        // After SIGINT/SIGTERM: packets the filter accepted before it may still sit in the
+        // block the kernel is filling; it hands that block over within the block timeout, so
+        // keep reading until then (tcpdump loses them).
+        let mut stop_at: Option<Instant> = None;
         let r = loop {
-            if STOP.load(Ordering::Relaxed) {
-                break Ok(());
+            if stop_at.is_none() && STOP.load(Ordering::Relaxed) {
+                stop_at = Some(Instant::now() + self.timeout + Duration::from_millis(20));
             }
+            let wait_ms = match stop_at {
+                None => -1,
+                Some(t) => {
+                    let left = t.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break Ok(());
+                    }
+                    left.as_millis().max(1) as i32
+                }
+            };
             if REPORT.swap(false, Ordering::Relaxed) {
                 counters.poll_kernel(sock);
                 counters.report();
@@ -380,7 +406,7 @@ impl Capture<'_> {
                 if let Err(e) = sink.flush() {
                     break Err(e);
                 }
-                let rev = match ring::wait(sock.fd(), wake, -1) {
+                let rev = match ring::wait(sock.fd(), wake, wait_ms) {
                     Ok(r) => r,
                     Err(e) => break Err(Error::io("poll", &e)),
                 };
