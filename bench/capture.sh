@@ -241,7 +241,11 @@ for run in $(seq "$RUNS"); do
     for rate in $LOADS; do run_one "$size" none all "$rate"; done
     for fname in $FILTERS; do
       for rate in idle $LOADS; do
-        for tool in $TOOLS; do run_one "$size" "$tool" "$fname" "$rate"; done
+        # The tools take turns going first (run 1 in order, run 2 reversed, ...), so whatever
+        # the previous run leaves behind (freed pages, a warm cache) does not favour one.
+        order=$TOOLS
+        if [ $((run % 2)) -eq 0 ]; then order=$(tr ' ' '\n' <<<"$TOOLS" | tac | tr '\n' ' '); fi
+        for tool in $order; do run_one "$size" "$tool" "$fname" "$rate"; done
       done
     done
   done

@@ -144,19 +144,21 @@ pub fn loopback_index() -> u32 {
     unsafe { libc::if_nametoindex(c"lo".as_ptr()) }
 }
 
-/// The interface tcpdump would pick without `-i`: the first that is up and running and not
-/// loopback.
+/// The interface tcpdump would pick without `-i`: the first of the `-D` list that is up and
+/// running and not loopback.
 pub fn default_name() -> Result<String, Error> {
-    let l = list()?;
-    l.lines()
-        .filter_map(|line| line.split_once('.').map(|(_, rest)| rest))
-        .find(|rest| {
-            rest.contains("[Up, Running, Connected]")
-                || rest.contains("[Up, Running, Disconnected]")
-        })
-        .and_then(|rest| rest.split(' ').next())
-        .map(str::to_string)
+    listed()?
+        .into_iter()
+        .find(|l| l.rank == 0)
+        .map(|l| l.name)
         .ok_or_else(|| Error::msg("no suitable device found (give one with -i; see bpfdump -D)"))
+}
+
+/// tcpdump's `-i N`: the Nth interface of the `-D` list, for a number that is not the name
+/// of an interface.
+pub fn by_number(n: &str) -> Option<String> {
+    let i: usize = n.parse().ok().filter(|&i| i > 0)?;
+    listed().ok()?.into_iter().nth(i - 1).map(|l| l.name)
 }
 
 /// The name of interface `index`, or `ifN` if it is gone.
@@ -173,16 +175,27 @@ pub fn name_of(index: u32) -> String {
         .into_owned()
 }
 
-/// tcpdump's `-D`: `N.name [Up, Running, Connected]`, the `any` pseudo-device after the
-/// interfaces that are up and running, loopback after it, the rest last.
-pub fn list() -> Result<String, Error> {
+/// One entry of the `-D` list.
+pub struct Listed {
+    pub name: String,
+    /// `(Pseudo-device ...)` for `any`.
+    pub note: &'static str,
+    /// `[Up, Running, Connected]`.
+    pub state: String,
+    /// 0 up and running, 1 `any`, 2 loopback, 3 the rest.
+    pub rank: u8,
+}
+
+/// The interfaces in tcpdump's `-D` order: up and running ones, the `any` pseudo-device,
+/// loopback, then the rest; by interface index within each group.
+pub fn listed() -> Result<Vec<Listed>, Error> {
     let addrs =
         nix::ifaddrs::getifaddrs().map_err(|e| Error::io("getifaddrs", &io::Error::from(e)))?;
     let mut flags: BTreeMap<String, libc::c_int> = BTreeMap::new();
     for a in addrs {
         *flags.entry(a.interface_name.clone()).or_default() |= a.flags.bits();
     }
-    let mut entries: Vec<(u32, u32, String, String)> = flags
+    let mut entries: Vec<(u8, u32, Listed)> = flags
         .into_iter()
         .map(|(name, f)| {
             let index = CString::new(name.clone())
@@ -213,24 +226,39 @@ pub fn list() -> Result<String, Error> {
                 (true, true) => 2,
                 _ => 3,
             };
-            let desc = if words.is_empty() {
+            let state = if words.is_empty() {
                 "[none]".to_string()
             } else {
                 format!("[{}]", words.join(", "))
             };
-            (rank, index, name, desc)
+            let l = Listed {
+                name,
+                note: "",
+                state,
+                rank,
+            };
+            (rank, index, l)
         })
         .collect();
     entries.push((
         1,
         0,
-        "any (Pseudo-device that captures on all interfaces)".into(),
-        "[Up, Running]".into(),
+        Listed {
+            name: "any".into(),
+            note: " (Pseudo-device that captures on all interfaces)",
+            state: "[Up, Running]".into(),
+            rank: 1,
+        },
     ));
-    entries.sort();
+    entries.sort_by_key(|(rank, index, _)| (*rank, *index));
+    Ok(entries.into_iter().map(|(_, _, l)| l).collect())
+}
+
+/// tcpdump's `-D`: `N.name [Up, Running, Connected]`.
+pub fn list() -> Result<String, Error> {
     let mut out = String::new();
-    for (i, (_, _, name, desc)) in entries.iter().enumerate() {
-        out.push_str(&format!("{}.{name} {desc}\n", i + 1));
+    for (i, l) in listed()?.iter().enumerate() {
+        out.push_str(&format!("{}.{}{} {}\n", i + 1, l.name, l.note, l.state));
     }
     Ok(out)
 }
@@ -261,5 +289,9 @@ mod tests {
         assert!(l.contains(".any (Pseudo-device"), "{l}");
         assert!(l.contains(".lo [Up, Running, Loopback]"), "{l}");
         assert!(l.starts_with("1."), "{l}");
+        let n = l.lines().position(|x| x.contains(".lo [")).unwrap() + 1;
+        assert_eq!(by_number(&n.to_string()).as_deref(), Some("lo"));
+        assert_eq!(by_number("0"), None);
+        assert_eq!(by_number("9999"), None);
     }
 }

@@ -42,7 +42,14 @@ pub fn dump(cfg: &Config, expr: &str) -> Result<String, Error> {
 
 fn choose_interface(cfg: &Config) -> Result<Iface, Error> {
     match &cfg.live.interface {
-        Some(name) => iface::lookup(name),
+        Some(name) => match iface::lookup(name) {
+            // As tcpdump: a number that is not an interface's name is a position in `-D`.
+            Err(e) => match iface::by_number(name) {
+                Some(n) => iface::lookup(&n),
+                None => Err(e),
+            },
+            ok => ok,
+        },
         None => {
             let name = iface::default_name()?;
             iface::lookup(&name)
