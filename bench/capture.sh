@@ -103,14 +103,28 @@ if pid == 0:
     os.execvp(cmd[0], cmd)
 fwd = lambda s, f: os.kill(pid, s)
 signal.signal(signal.SIGINT, fwd); signal.signal(signal.SIGTERM, fwd)
+# Peak memory from the child's own VmHWM, sampled while it runs: wait4's ru_maxrss would
+# include this Python process's memory, which the forked child had before exec.
+import time
+peak = 0
 while True:
     try:
-        _, st, ru = os.wait4(pid, 0); break
+        p, st, ru = os.wait4(pid, os.WNOHANG)
     except InterruptedError:
         continue
+    if p == pid:
+        break
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.2)
 code = os.waitstatus_to_exitcode(st)
 with open(out, "w") as f:
-    f.write(f"{ru.ru_utime:.6f} {ru.ru_stime:.6f} {ru.ru_maxrss} {code}\n")
+    f.write(f"{ru.ru_utime:.6f} {ru.ru_stime:.6f} {peak} {code}\n")
 sys.exit(code if code >= 0 else 128 - code)
 '
 

@@ -27,7 +27,7 @@ const DEFAULT_RING: u64 = 16 * 1024 * 1024;
 /// or 100 ms on a terminal). Printing and pipes want packets at once; a file does not, and
 /// each hand-over wakes us up, which is most of the cost of a capture that keeps few packets.
 const BLOCK_TIMEOUT_MS: u32 = 10;
-const FILE_TIMEOUT_MS: u32 = 500;
+const FILE_TIMEOUT_MS: u32 = 1000;
 const IMMEDIATE_TIMEOUT_MS: u32 = 1;
 
 /// `-d` with `-i`: the program that would be attached to that interface.
@@ -204,6 +204,9 @@ fn open_error(iface: &Iface, e: ring::OpenError) -> Error {
 }
 
 pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
+    // Before anything is opened, so a signal at any point ends the run through the normal
+    // path (files flushed and valid).
+    let wake = install_signals()?;
     let iface = choose_interface(cfg)?;
     let snaplen = cfg.snaplen;
     let to_file = cfg
@@ -223,10 +226,10 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         timeout,
     );
 
-    // -Q in: the kernel need not even show us outgoing packets; fall back to the filter on
-    // kernels without PACKET_IGNORE_OUTGOING (before 4.20).
-    // On loopback every packet is seen twice, going out and coming back in; like libpcap,
-    // keep one copy: the kernel drops the outgoing one.
+    // -Q in: the kernel need not even show us outgoing packets. On loopback every packet is
+    // seen twice, going out and coming back in; like libpcap, keep one copy, so there too the
+    // kernel drops the outgoing one. Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: then
+    // the filter tests the direction.
     let drop_outgoing = cfg.live.direction == Direction::In || iface.is_loopback;
     let mut in_filter = false;
     let sock = loop {
@@ -291,7 +294,8 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     };
 
     // The socket and the first file are open: root is no longer needed.
-    if let Some(t) = privs::target(cfg.live.user.as_deref())? {
+    let dropped = privs::target(cfg.live.user.as_deref())?;
+    if let Some(t) = &dropped {
         if let Sink::File(f) = &sink {
             let p = f.current_name();
             if p.as_os_str() != "-" {
@@ -299,10 +303,8 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
                     .map_err(|e| Error::io(&p.display().to_string(), &e))?;
             }
         }
-        privs::drop_to(&t)?;
+        privs::drop_to(t)?;
     }
-
-    let wake = install_signals()?;
     let _ = writeln!(
         io::stderr(),
         "bpfdump: listening on {}, {}, snapshot length {snaplen} bytes",
@@ -321,7 +323,16 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         scratch: Vec::new(),
         timeout: Duration::from_millis(u64::from(timeout)),
     };
-    let result = capture.run(sock, &mut sink, &mut counters, wake.as_raw_fd());
+    let result = capture
+        .run(sock, &mut sink, &mut counters, wake.as_raw_fd())
+        .map_err(|e| match (e, &dropped) {
+            // A rotated file the unprivileged user may not create: say how to keep root.
+            (Error::Msg(m), Some(t)) if m.ends_with("Permission denied") => Error::Msg(format!(
+                "{m} (bpfdump runs as {} after opening the capture; -Z USER or -Z root chooses)",
+                t.name
+            )),
+            (e, _) => e,
+        });
     // Write out what is buffered first, so that "captured" can leave out the packets a full
     // disk cut off: it counts the packets in the file.
     let flushed = sink.flush();
@@ -387,7 +398,7 @@ impl Capture<'_> {
         let mut last_stats = Instant::now();
         // After SIGINT/SIGTERM: packets the filter accepted before it may still sit in the
         // block the kernel is filling; it hands that block over within the block timeout, so
-        // keep reading until then (tcpdump loses them).
+        // if there are any, keep reading until then (tcpdump loses them).
         let mut stop_at: Option<Instant> = None;
         let r = loop {
             if stop_at.is_none() && STOP.load(Ordering::Relaxed) {
@@ -397,7 +408,7 @@ impl Capture<'_> {
                 None => -1,
                 Some(t) => {
                     let left = t.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
+                    if left.is_zero() || sock.drained() {
                         break Ok(());
                     }
                     left.as_millis().max(1) as i32

@@ -297,6 +297,23 @@ impl PacketSocket {
         }
     }
 
+    /// Whether every packet the kernel has taken is ours already: the next block is not
+    /// handed over and the kernel has put no packet in it yet. (The kernel counts packets in
+    /// the block header as it adds them; reading the count while it writes is a benign race.)
+    pub fn drained(&self) -> bool {
+        let i = self.next.get();
+        if self.block_status(i).load(Ordering::Acquire) & libc::TP_STATUS_USER != 0 {
+            return false;
+        }
+        let desc = self.block_ptr(i).cast::<libc::tpacket_block_desc>();
+        // SAFETY: the header is inside the mapping; the kernel updates it concurrently, so
+        // read it as an atomic.
+        unsafe {
+            let n = std::ptr::addr_of_mut!((*desc).hdr.bh1.num_pkts);
+            AtomicU32::from_ptr(n).load(Ordering::Relaxed) == 0
+        }
+    }
+
     /// The next block, if the kernel has handed it to us. Give it back by dropping the
     /// [`Block`].
     pub fn next_block(&self) -> Option<Block<'_>> {
