@@ -103,8 +103,8 @@ if pid == 0:
     os.execvp(cmd[0], cmd)
 fwd = lambda s, f: os.kill(pid, s)
 signal.signal(signal.SIGINT, fwd); signal.signal(signal.SIGTERM, fwd)
-# Peak memory from the child's own VmHWM, sampled while it runs: wait4's ru_maxrss would
-# include this Python process's memory, which the forked child had before exec.
+# Peak memory from the VmHWM of the child, sampled while it runs: ru_maxrss from wait4 would
+# include the memory of this Python process, which the forked child had before exec.
 import time
 peak = 0
 while True:
@@ -116,10 +116,11 @@ while True:
         break
     try:
         with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-    except OSError:
+            st = dict(l.split(":", 1) for l in f if ":" in l)
+        # Not before exec: until then the child is a copy of this Python.
+        if not st["Name"].strip().startswith("python"):
+            peak = max(peak, int(st["VmHWM"].split()[0]))
+    except (OSError, KeyError, ValueError):
         pass
     time.sleep(0.2)
 code = os.waitstatus_to_exitcode(st)
