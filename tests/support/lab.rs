@@ -1579,21 +1579,12 @@ impl Running {
     /// or if it panicked or was killed by a signal.
     pub fn finish(mut self) -> Done {
         let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + EXIT;
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{}: still running {EXIT:?} after being asked to stop; stderr:\n{}",
-                    self.cmdline(),
-                    self.stderr_so_far()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let Some(status) = wait_or_kill(&mut child, EXIT) else {
+            panic!(
+                "{}: still running {EXIT:?} after being asked to stop; stderr:\n{}",
+                self.cmdline(),
+                self.stderr_so_far()
+            );
         };
         if let Some(t) = self.stderr_thread.take() {
             let _ = t.join();
@@ -1655,17 +1646,8 @@ pub fn run_bounded(mut cmd: Command) -> Done {
         let _ = err.read_to_end(&mut v);
         v
     });
-    let deadline = Instant::now() + EXIT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmdline}: did not exit within {EXIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = wait_or_kill(&mut child, EXIT) else {
+        panic!("{cmdline}: did not exit within {EXIT:?}");
     };
     Done {
         status,
@@ -1786,4 +1768,23 @@ pub fn now_ns() -> u64 {
 /// `["-i", dev, ...]` as owned strings.
 pub fn args(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
+}
+
+/// Waits up to `limit` for `child` to exit; kills it and returns None if it does not.
+fn wait_or_kill(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
