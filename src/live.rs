@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use filter_compiler::{LinkType, Options, Program, Target};
 
-use crate::cli::{Config, Direction};
+use crate::cli::{Config, Direction, DumpFormat};
 use crate::error::{io_message, Error};
 use crate::filter::{compile_for, describe_linktype, dump_text};
 use crate::iface::{self, Iface};
@@ -31,13 +31,10 @@ const FILE_TIMEOUT_MS: u32 = 1000;
 const IMMEDIATE_TIMEOUT_MS: u32 = 1;
 
 /// `-d` with `-i`: the program that would be attached to that interface.
-pub fn dump(cfg: &Config, expr: &str) -> Result<String, Error> {
+pub fn dump(cfg: &Config, expr: &str, format: DumpFormat) -> Result<String, Error> {
     let iface = choose_interface(cfg)?;
     let prog = compile(cfg, &iface, expr, cfg.live.direction)?;
-    Ok(dump_text(
-        &prog,
-        cfg.dump.unwrap_or(crate::cli::DumpFormat::Asm),
-    ))
+    Ok(dump_text(&prog, format))
 }
 
 fn choose_interface(cfg: &Config) -> Result<Iface, Error> {

@@ -30,41 +30,22 @@ fn main() {
 fn run() -> Result<(), Error> {
     let cfg = match cli::parse(std::env::args_os())? {
         Parsed::Run(cfg) => cfg,
-        Parsed::Info(text) => {
-            let mut out = io::stdout().lock();
-            return out
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::io("stdout", &e));
-        }
+        Parsed::Info(text) => return output::print(&text),
     };
     for w in &cfg.warnings {
         let _ = writeln!(io::stderr(), "bpfdump: {w}");
     }
     if cfg.live.list_interfaces {
-        let text = iface::list()?;
-        let mut out = io::stdout().lock();
-        return out
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::io("stdout", &e));
+        return output::print(&iface::list()?);
     }
     let expr = filter::expression(&cfg.filter)?;
     match (&cfg.read, cfg.dump, &cfg.live.interface) {
         (Some(path), _, _) => offline::run(&cfg, path, expr),
-        (None, Some(_), Some(_)) => {
-            let text = live::dump(&cfg, &expr)?;
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Error::io("stdout", &e))
-        }
+        (None, Some(format), Some(_)) => output::print(&live::dump(&cfg, &expr, format)?),
         (None, Some(format), None) => {
             let resolver = resolver::SystemResolver::default();
             let prog = filter::compile(&expr, cfg.linktype, cfg.snaplen, cfg.optimize, &resolver)?;
-            let text = filter::dump_text(&prog, format);
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| Error::io("stdout", &e))
+            output::print(&filter::dump_text(&prog, format))
         }
         (None, None, _) => live::run(&cfg, &expr),
     }

@@ -62,12 +62,7 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
                 describe_linktype(linktype)
             )));
         };
-        let text = dump_text(prog, format);
-        let mut out = io::stdout().lock();
-        return out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::io("stdout", &e));
+        return crate::output::print(&dump_text(prog, format));
     }
 
     let mut sink = match &cfg.write {

@@ -63,6 +63,14 @@ pub struct Ledger {
     good: u64,
 }
 
+/// Prints `text` on stdout and flushes it (help, -D, -d listings).
+pub fn print(text: &str) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("stdout", &e))
+}
+
 /// The stdout file descriptor as a File of our own (no line buffering; closing it leaves
 /// stdout open).
 pub fn stdout_file() -> io::Result<File> {
