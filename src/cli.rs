@@ -135,9 +135,50 @@ struct Args {
     #[arg(long = "pcapng")]
     pcapng: bool,
 
-    /// Do not resolve addresses to names (the summary printer never does; accepted for habit)
+    /// Do not resolve host names (-n), nor port and protocol names (-nn)
     #[arg(short = 'n', action = ArgAction::Count)]
     numeric: u8,
+
+    /// Timestamps: -t none, -tt seconds since the epoch, -ttt delta from the previous packet,
+    /// -tttt date and time, -ttttt delta from the first packet
+    #[arg(short = 't', action = ArgAction::Count)]
+    time: u8,
+
+    /// More detail (-v, -vv, -vvv)
+    #[arg(short = 'v', action = ArgAction::Count)]
+    verbose: u8,
+
+    /// Less protocol information
+    #[arg(short = 'q')]
+    quiet: bool,
+
+    /// Print the link-level header
+    #[arg(short = 'e')]
+    link_header: bool,
+
+    /// Print each packet in hex (-xx: with its link-level header)
+    #[arg(short = 'x', action = ArgAction::Count)]
+    hex: u8,
+
+    /// Print each packet in hex and ASCII (-XX: with its link-level header)
+    #[arg(short = 'X', action = ArgAction::Count)]
+    hex_ascii: u8,
+
+    /// Print each packet in ASCII (-AA: with its link-level header)
+    #[arg(short = 'A', action = ArgAction::Count)]
+    ascii: u8,
+
+    /// Absolute TCP sequence numbers
+    #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
+    absolute_seq: bool,
+
+    /// Number the packets
+    #[arg(short = '#', long = "number")]
+    number: bool,
+
+    /// Line-buffered output
+    #[arg(short = 'l')]
+    line_buffered: bool,
 
     /// Print version (long only: tcpdump's -V means something else)
     #[arg(long = "version", action = ArgAction::Version)]
@@ -199,6 +240,7 @@ pub struct Live {
 /// A checked command line.
 #[derive(Debug)]
 pub struct Config {
+    pub print: crate::print::Options,
     pub live: Live,
     pub dump: Option<DumpFormat>,
     pub read: Option<PathBuf>,
@@ -363,8 +405,22 @@ impl Config {
             nanos,
             pcapng: a.pcapng,
         };
-        let _ = a.numeric;
+        let print = crate::print::Options {
+            numeric: a.numeric,
+            time: crate::print::TimeFormat::from_count(a.time),
+            nano: nanos,
+            verbose: a.verbose,
+            quiet: a.quiet,
+            link: a.link_header,
+            hex: if a.hex_ascii > 0 { a.hex_ascii } else { a.hex },
+            hex_ascii: a.hex_ascii > 0,
+            ascii: a.ascii,
+            absolute_seq: a.absolute_seq,
+            number: a.number,
+            line_buffered: a.line_buffered,
+        };
         Ok(Config {
+            print,
             live,
             dump,
             read: a.read,

@@ -7,12 +7,12 @@ mod iface;
 mod live;
 mod offline;
 mod output;
+mod print;
 mod privs;
 mod reader;
 mod resolver;
 mod ring;
 mod savefile;
-mod summary;
 
 use std::io::{self, Write};
 

@@ -2,19 +2,19 @@
 //! unchanged (`-w`) or print a line for each; stop after `-c` kept packets.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use crate::cli::Config;
 use crate::error::Error;
 use crate::filter::{describe_linktype, dump_text, Filters};
 use crate::output::{stdout_file, CaptureWriter};
+use crate::print::Printer;
 use crate::reader::{Reader, Record};
-use crate::summary::Printer;
 
 enum Sink {
     File(CaptureWriter),
-    Summary(Printer<BufWriter<File>>),
+    Summary(Printer<File>),
 }
 
 impl Sink {
@@ -67,10 +67,10 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
 
     let mut sink = match &cfg.write {
         Some(out) => Sink::File(CaptureWriter::create(out, reader.format())?),
-        None => Sink::Summary(Printer::new(BufWriter::with_capacity(
-            64 * 1024,
+        None => Sink::Summary(Printer::new(
             stdout_file().map_err(|e| Error::io("stdout", &e))?,
-        ))),
+            cfg.print.clone(),
+        )),
     };
     let result = filter_loop(cfg, &mut reader, &mut filters, &mut sink);
     // Whatever stopped the loop, what was kept so far is flushed; an error there (the

@@ -165,6 +165,36 @@ fn parse_services(text: &str) -> Services {
     s
 }
 
+/// The name the packet printer shows for a TCP (`proto` 6) or UDP (17) port: the first
+/// /etc/services entry for it, as tcpdump's table keeps.
+pub fn service_name(port: u16, proto: u8) -> Option<&'static str> {
+    type ByPort = HashMap<u16, String>;
+    static NAMES: std::sync::OnceLock<(ByPort, ByPort)> = std::sync::OnceLock::new();
+    let (tcp, udp) = NAMES.get_or_init(|| {
+        let (mut tcp, mut udp) = (ByPort::new(), ByPort::new());
+        for f in records(&read(&PathBuf::from("/etc/services"))) {
+            let Some((port, proto)) = f.get(1).and_then(|pp| pp.split_once('/')) else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            let table = match proto {
+                "tcp" => &mut tcp,
+                "udp" => &mut udp,
+                _ => continue,
+            };
+            table.entry(port).or_insert_with(|| f[0].to_string());
+        }
+        (tcp, udp)
+    });
+    match proto {
+        6 => tcp.get(&port).map(String::as_str),
+        17 => udp.get(&port).map(String::as_str),
+        _ => None,
+    }
+}
+
 /// `name number [aliases...]`.
 fn parse_protocols(text: &str) -> HashMap<String, u8> {
     let mut m = HashMap::new();

@@ -27,13 +27,17 @@ pub struct RingSize {
 }
 
 impl RingSize {
-    /// A ring of about `total` bytes in blocks that each hold at least one frame of
-    /// `max_frame` bytes of packet.
-    pub fn new(total: u64, max_frame: u32, timeout_ms: u32) -> RingSize {
-        // One block must hold the largest packet plus its headers; smaller blocks are handed
-        // over sooner and waste less when traffic is light.
+    /// A ring of about `total` bytes in blocks of at least `min_block` bytes (a power of
+    /// two) that each hold at least one frame of `max_frame` bytes of packet.
+    pub fn new(total: u64, max_frame: u32, min_block: u64, timeout_ms: u32) -> RingSize {
+        // One block must hold the largest packet plus its headers.
         let need = u64::from(max_frame) + 256 + u64::from(RESERVE);
-        let block_size = need.next_power_of_two().max(MIN_BLOCK);
+        // A small ring (-B) keeps at least 16 blocks, down to 128 KiB blocks.
+        let mut min_block = min_block;
+        while min_block > 128 * 1024 && total / min_block < 16 {
+            min_block /= 2;
+        }
+        let block_size = need.next_power_of_two().max(min_block);
         let block_count = total.div_ceil(block_size).max(2);
         RingSize {
             block_size: block_size as u32,
@@ -45,9 +49,6 @@ impl RingSize {
         self.block_size as usize * self.block_count as usize
     }
 }
-
-/// 128 KiB: fits a 64 KiB offloaded (GRO/TSO) packet twice.
-const MIN_BLOCK: u64 = 128 * 1024;
 
 /// What kind of socket: link-level frames as the interface has them, or cooked (network
 /// layer only, link information in the address; the `any` device).
@@ -440,7 +441,7 @@ fn tpacket_align(x: usize) -> usize {
 
 /// Waits until the socket or `wake` is readable, or `timeout_ms` passes (-1: no limit).
 /// Returns the socket's revents.
-pub fn wait(sock: RawFd, wake: RawFd, timeout_ms: i32) -> io::Result<libc::c_short> {
+pub fn wait(sock: RawFd, wake: RawFd, timeout_ms: i32) -> io::Result<(libc::c_short, bool)> {
     let mut fds = [
         libc::pollfd {
             fd: sock,
@@ -458,9 +459,36 @@ pub fn wait(sock: RawFd, wake: RawFd, timeout_ms: i32) -> io::Result<libc::c_sho
     if r < 0 {
         let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::Interrupted {
-            return Ok(0);
+            return Ok((0, false));
         }
         return Err(e);
     }
-    Ok(fds[0].revents)
+    Ok((fds[0].revents, fds[1].revents != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RingSize;
+
+    const KIB: u64 = 1024;
+
+    fn shape(total: u64, max_frame: u32, min_block: u64) -> (u32, u32) {
+        let r = RingSize::new(total, max_frame, min_block, 1000);
+        (r.block_size / 1024, r.block_count)
+    }
+
+    #[test]
+    fn ring_shapes() {
+        // Default file ring: 16 blocks of 512 KiB; printing: 64 of 128 KiB.
+        assert_eq!(shape(8192 * KIB, 1514, 512 * KIB), (512, 16));
+        assert_eq!(shape(8192 * KIB, 1514, 128 * KIB), (128, 64));
+        assert_eq!(shape(16384 * KIB, 1514, 512 * KIB), (512, 32));
+        // A small -B keeps 16 blocks, but blocks never go below 128 KiB.
+        assert_eq!(shape(2048 * KIB, 1514, 512 * KIB), (128, 16));
+        assert_eq!(shape(4096 * KIB, 1514, 512 * KIB), (256, 16));
+        assert_eq!(shape(1024 * KIB, 1514, 512 * KIB), (128, 8));
+        // A 64 KiB loopback MTU: the block must hold one whole frame.
+        assert_eq!(shape(2048 * KIB, 65536 + 64, 128 * KIB), (128, 16));
+        assert_eq!(shape(256 * KIB, 262144, 128 * KIB), (512, 2));
+    }
 }

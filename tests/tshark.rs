@@ -168,6 +168,8 @@ fn clock(ns: u64, digits: u32) -> String {
 fn first_column(text: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(text)
         .lines()
+        // A packet's further lines (-v, hex of unknown payloads) start with white space.
+        .filter(|l| !l.starts_with([' ', '\t']))
         .map(|l| l.split(' ').next().unwrap_or("").to_string())
         .collect()
 }
@@ -588,18 +590,28 @@ fn we_read_dumpcap_live_pcapng() {
         "{frames:?}"
     );
 
-    // bpfdump prints nine digits for a file of nanosecond timestamps, six otherwise.
-    let digits = match tsresol {
-        Some(r) if r & 0x80 == 0 && r > 6 => 9,
-        Some(r) if r & 0x80 != 0 && r & 0x7f >= 20 => 9,
-        _ => 6,
+    // As tcpdump: six digits, nine with --nano (exact for a file of nanosecond timestamps).
+    let nano_file = match tsresol {
+        Some(r) if r & 0x80 == 0 && r > 6 => true,
+        Some(r) if r & 0x80 != 0 && r & 0x7f >= 20 => true,
+        _ => false,
     };
-    let printed = first_column(&bpfdump(&["-r".as_ref(), file.as_ref()]).stdout);
-    let want: Vec<String> = tshark_ns.iter().map(|t| clock(*t, digits)).collect();
-    assert_eq!(
-        printed, want,
-        "bpfdump -r (if_tsresol {tsresol:?}) against tshark's frame.time_epoch"
-    );
+    for (flag, digits) in [(None, 6), (Some("--nano"), 9)] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["-r".as_ref(), file.as_ref()];
+        args.extend(flag.map(|f| f.as_ref()));
+        let printed = first_column(&bpfdump(&args).stdout);
+        let want: Vec<String> = tshark_ns.iter().map(|t| clock(*t, digits)).collect();
+        if digits == 9 && !nano_file {
+            // Microsecond times with three zeros appended.
+            let want6: Vec<String> = tshark_ns.iter().map(|t| clock(*t, 6) + "000").collect();
+            assert_eq!(printed, want6, "bpfdump -r --nano (if_tsresol {tsresol:?})");
+            continue;
+        }
+        assert_eq!(
+            printed, want,
+            "bpfdump -r {flag:?} (if_tsresol {tsresol:?}) against tshark's frame.time_epoch"
+        );
+    }
     let y = dir.path("copy.pcapng");
     bpfdump(&["-r".as_ref(), file.as_ref(), "-w".as_ref(), y.as_ref()]);
     assert_same_packets("bpfdump -r dumpcap.pcapng -w", &load(&y), &c);

@@ -1,0 +1,239 @@
+//! Payloads above TCP and UDP, chosen by port as tcpdump chooses them.
+
+use super::l4::Net;
+use super::Ctx;
+
+/// After a TCP header: the application printers tcpdump runs on TCP payloads.
+pub fn tcp(cx: &mut Ctx, sport: u16, dport: u16, p: &[u8], len: u32) {
+    let either = |port: u16| sport == port || dport == port;
+    if either(22) {
+        ssh(cx, p, len);
+    } else if either(80) || either(8080) {
+        cx.t.s(": ");
+        txtproto(cx, p, len, "http", Some(HTTP_COMMANDS), true);
+    }
+}
+
+/// After a UDP header: true if a printer took the payload (else the caller prints
+/// `UDP, length N`).
+pub fn udp(cx: &mut Ctx, net: &Net, sport: u16, dport: u16, p: &[u8], len: u32) -> bool {
+    let _ = (cx, net, sport, dport, p, len);
+    false
+}
+
+/// tcpdump's http.c request methods.
+const HTTP_COMMANDS: &[&str] = &[
+    "GET",
+    "PUT",
+    "COPY",
+    "HEAD",
+    "LOCK",
+    "MOVE",
+    "POLL",
+    "POST",
+    "BCOPY",
+    "BMOVE",
+    "MKCOL",
+    "TRACE",
+    "LABEL",
+    "MERGE",
+    "DELETE",
+    "SEARCH",
+    "UNLOCK",
+    "REPORT",
+    "UPDATE",
+    "NOTIFY",
+    "BDELETE",
+    "CONNECT",
+    "OPTIONS",
+    "CHECKIN",
+    "PROPFIND",
+    "CHECKOUT",
+    "CHECKOUT",
+    "BPROPFIND",
+    "BPROPPATCH",
+    "UNCHECKOUT",
+    "MKACTIVITY",
+    "MKWORKSPACE",
+    "UNSUBSCRIBE",
+    "RPC_IN_DATA",
+    "RPC_OUT_DATA",
+];
+
+/// `SSH: SSH-2.0-...` when the payload is an SSH version line.
+fn ssh(cx: &mut Ctx, p: &[u8], len: u32) {
+    let len = len as usize;
+    for (i, want) in b"SSH-".iter().enumerate() {
+        match p.get(i) {
+            None => {
+                cx.trunc("ssh");
+                return;
+            }
+            Some(c) if c != want => return,
+            _ => {}
+        }
+    }
+    let mut i = 4;
+    while i < len {
+        let Some(&c) = p.get(i) else {
+            cx.trunc("ssh");
+            return;
+        };
+        if c == b'\n' {
+            break;
+        } else if c == b'\r' {
+            if i + 1 >= len {
+                return;
+            }
+            match p.get(i + 1) {
+                None => {
+                    cx.trunc("ssh");
+                    return;
+                }
+                Some(b'\n') => break,
+                _ => return,
+            }
+        } else if !(0x20..0x7f).contains(&c) {
+            return;
+        }
+        i += 1;
+    }
+    if i >= len {
+        return;
+    }
+    cx.t.s(": SSH: ");
+    cx.t.buf.extend_from_slice(&p[..i]);
+}
+
+/// tcpdump's txtproto_print: the protocol's name (`proto` in capitals), and for a request
+/// or response its first line (every line with -v).
+pub fn txtproto(
+    cx: &mut Ctx,
+    p: &[u8],
+    len: u32,
+    proto: &str,
+    commands: Option<&[&str]>,
+    resp_code_second: bool,
+) {
+    let len = len as usize;
+    let mut print_this = commands.is_none();
+    if let Some(cmds) = commands {
+        let mut tok = Vec::new();
+        let mut idx = fetch_token(p, 0, len, &mut tok);
+        if idx != 0 {
+            if cmds.iter().any(|c| c.as_bytes().eq_ignore_ascii_case(&tok)) {
+                print_this = true;
+            }
+            if resp_code_second {
+                idx = fetch_token(p, idx, len, &mut tok);
+            }
+            if idx != 0 && tok.len() == 3 && tok.iter().all(|c| c.is_ascii_digit()) {
+                print_this = true;
+            }
+        }
+    }
+    for c in proto.bytes() {
+        cx.t.ch(c.to_ascii_uppercase());
+    }
+    if !print_this {
+        return;
+    }
+    if cx.o.verbose > 0 {
+        cx.t.s(", length: ").u(len as u64);
+        let mut idx = 0;
+        while idx < len {
+            let eol = text_line(cx, proto, "\n\t", p, idx, len);
+            if eol == 0 {
+                break;
+            }
+            idx = eol;
+        }
+    } else {
+        text_line(cx, proto, ": ", p, 0, len);
+    }
+}
+
+/// tcpdump's fetch_token: the token at `idx` into `tok`; the index after it and the blanks
+/// that follow, or 0 if there is no printable token.
+fn fetch_token(p: &[u8], mut idx: usize, len: usize, tok: &mut Vec<u8>) -> usize {
+    const MAX_TOKEN: usize = 128;
+    tok.clear();
+    while idx < len {
+        let Some(&c) = p.get(idx) else {
+            return 0;
+        };
+        if !(0x20..0x7f).contains(&c) {
+            return 0;
+        }
+        if c == b' ' {
+            break;
+        }
+        if tok.len() + 2 > MAX_TOKEN + 1 {
+            return 0;
+        }
+        tok.push(c);
+        idx += 1;
+    }
+    if tok.is_empty() {
+        return 0;
+    }
+    while idx < len {
+        let Some(&c) = p.get(idx) else {
+            break;
+        };
+        if c == b'\r' || c == b'\n' || !(0x20..0x7f).contains(&c) || (c != b' ' && c != b'\t') {
+            break;
+        }
+        idx += 1;
+    }
+    idx
+}
+
+/// tcpdump's print_txt_line: one printable line from `idx`, after `prefix`; returns the
+/// index after its end of line, or 0 if it is not a whole printable line.
+fn text_line(
+    cx: &mut Ctx,
+    proto: &str,
+    prefix: &str,
+    p: &[u8],
+    mut idx: usize,
+    len: usize,
+) -> usize {
+    let start = idx;
+    while idx < len {
+        let Some(&c) = p.get(idx) else {
+            // tcpdump's GET_U_1 past the capture: only the marker.
+            cx.trunc(proto);
+            return 0;
+        };
+        if c == b'\n' {
+            cx.t.s(prefix);
+            cx.t.buf.extend_from_slice(&p[start..idx]);
+            return idx + 1;
+        } else if c == b'\r' {
+            if idx + 1 >= len {
+                return 0;
+            }
+            match p.get(idx + 1) {
+                Some(b'\n') => {
+                    cx.t.s(prefix);
+                    cx.t.buf.extend_from_slice(&p[start..idx]);
+                    return idx + 2;
+                }
+                Some(_) => return 0,
+                None => {
+                    cx.trunc(proto);
+                    return 0;
+                }
+            }
+        } else if !(0x20..0x7f).contains(&c) && c != b'\t' {
+            return 0;
+        }
+        idx += 1;
+    }
+    // All printable but no end of line: shown as cut off.
+    cx.t.s(prefix);
+    cx.t.buf.extend_from_slice(&p[start..idx]);
+    cx.trunc(proto);
+    0
+}

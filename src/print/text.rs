@@ -1,0 +1,107 @@
+//! The line being printed: a byte buffer with fast appenders for the things packet lines are
+//! made of (numbers, addresses, hex). Reused for every packet, so printing allocates nothing
+//! once it has grown to the longest output seen.
+
+use std::net::Ipv6Addr;
+
+pub struct Text {
+    pub buf: Vec<u8>,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl Text {
+    pub fn with_capacity(n: usize) -> Text {
+        Text {
+            buf: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    pub fn s(&mut self, s: &str) -> &mut Text {
+        self.buf.extend_from_slice(s.as_bytes());
+        self
+    }
+
+    #[inline]
+    pub fn ch(&mut self, c: u8) -> &mut Text {
+        self.buf.push(c);
+        self
+    }
+
+    /// An unsigned number in decimal.
+    #[inline]
+    pub fn u(&mut self, n: impl Into<u64>) -> &mut Text {
+        let mut b = itoa::Buffer::new();
+        self.buf.extend_from_slice(b.format(n.into()).as_bytes());
+        self
+    }
+
+    /// `n` in decimal, zero-padded to `width` digits.
+    pub fn u_pad(&mut self, n: u64, width: usize) -> &mut Text {
+        let mut b = itoa::Buffer::new();
+        let d = b.format(n);
+        for _ in d.len()..width {
+            self.buf.push(b'0');
+        }
+        self.buf.extend_from_slice(d.as_bytes());
+        self
+    }
+
+    /// `n` in lowercase hex, no prefix, at least `width` digits.
+    pub fn hex(&mut self, n: u64, width: usize) -> &mut Text {
+        let digits = ((64 - n.leading_zeros() as usize).div_ceil(4))
+            .max(width)
+            .max(1);
+        for k in (0..digits).rev() {
+            self.buf.push(HEX[((n >> (k * 4)) & 0xf) as usize]);
+        }
+        self
+    }
+
+    /// One byte as two lowercase hex digits.
+    #[inline]
+    pub fn byte(&mut self, b: u8) -> &mut Text {
+        self.buf.push(HEX[(b >> 4) as usize]);
+        self.buf.push(HEX[(b & 0xf) as usize]);
+        self
+    }
+
+    pub fn ipv4(&mut self, a: &[u8]) -> &mut Text {
+        for (k, b) in a.iter().take(4).enumerate() {
+            if k > 0 {
+                self.buf.push(b'.');
+            }
+            self.u(*b);
+        }
+        self
+    }
+
+    /// RFC 5952 text (tcpdump's addrtostr6 agrees: longest zero run of two or more groups).
+    pub fn ipv6(&mut self, a: &[u8]) -> &mut Text {
+        let mut o = [0u8; 16];
+        o.copy_from_slice(&a[..16]);
+        use std::io::Write;
+        let _ = write!(self.buf, "{}", Ipv6Addr::from(o));
+        self
+    }
+
+    /// `aa:bb:cc:dd:ee:ff` (any length, as tcpdump prints link addresses).
+    pub fn mac(&mut self, a: &[u8]) -> &mut Text {
+        for (k, b) in a.iter().enumerate() {
+            if k > 0 {
+                self.buf.push(b':');
+            }
+            self.byte(*b);
+        }
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn truncate(&mut self, n: usize) {
+        self.buf.truncate(n);
+    }
+}
