@@ -598,7 +598,9 @@ fn we_read_dumpcap_live_pcapng() {
     };
     for (flag, digits) in [(None, 6), (Some("--nano"), 9)] {
         let mut args: Vec<&std::ffi::OsStr> = vec!["-r".as_ref(), file.as_ref()];
-        args.extend(flag.map(|f| f.as_ref()));
+        if let Some(f) = flag {
+            args.push(f.as_ref());
+        }
         let printed = first_column(&bpfdump(&args).stdout);
         let want: Vec<String> = tshark_ns.iter().map(|t| clock(*t, digits)).collect();
         if digits == 9 && !nano_file {
