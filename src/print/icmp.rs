@@ -103,7 +103,7 @@ fn describe(cx: &mut Ctx, p: &[u8]) -> Option<()> {
         9 => {
             p.get(4..8)?;
             let lifetime = be16(p, 6)?;
-            let mut x = super::text::Text::with_capacity(64);
+            let x = &mut *t;
             x.s("router advertisement lifetime ");
             if lifetime < 60 {
                 x.u(lifetime);
@@ -131,7 +131,6 @@ fn describe(cx: &mut Ctx, p: &[u8]) -> Option<()> {
                     x.s(" {").ipv4(addr).ch(b' ').u(pref).ch(b'}');
                 }
             }
-            t.buf.extend_from_slice(&x.buf);
         }
         11 => {
             p.get(24..28)?;

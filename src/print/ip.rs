@@ -59,6 +59,8 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     if cx.o.verbose > 0 {
         verbose_header(cx, p, hlen, total, off, proto);
         if !print_options_ok(cx, p, hlen) {
+            cx.t.ipv4(src).s(" > ").ipv4(dst).s(": ");
+            cx.trunc("ip");
             return;
         }
     }
@@ -85,7 +87,10 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
             return;
         }
         cx.t.ipv4(src).s(" > ").ipv4(dst).ch(b':');
-        cx.t.s(" ip-proto-").u(proto);
+        match crate::resolver::protocol_name(proto).filter(|_| cx.o.numeric == 0) {
+            Some(name) => cx.t.ch(b' ').s(name),
+            None => cx.t.s(" ip-proto-").u(proto),
+        };
     }
 }
 
@@ -130,13 +135,14 @@ fn verbose_header(cx: &mut Ctx, p: &[u8], hlen: usize, total: u32, off: u16, pro
 }
 
 /// -v: the options and the header checksum note, then the line break before the addresses.
-/// False if the options were cut off (tcpdump stops there).
+/// False if the options were cut off (tcpdump then prints the addresses and stops).
 fn print_options_ok(cx: &mut Ctx, p: &[u8], hlen: usize) -> bool {
+    let mut whole = true;
     if hlen > 20 {
         cx.t.s(", options (");
         if !options(cx, p.get(20..hlen.min(p.len())).unwrap_or(&[]), hlen - 20) {
             cx.t.s(" [truncated-option]");
-            return false;
+            whole = false;
         }
         cx.t.ch(b')');
     }
@@ -152,7 +158,7 @@ fn print_options_ok(cx: &mut Ctx, p: &[u8], hlen: usize) -> bool {
         }
     }
     cx.t.s(")\n    ");
-    true
+    whole
 }
 
 /// tcpdump's ip_optprint; false when an option runs past what was captured.

@@ -112,9 +112,9 @@ pub fn checksum(parts: &[&[u8]], init: u32) -> u16 {
 /// tcpdump's in_cksum_shouldbe: the checksum the packet should have carried, from the one it
 /// carried and the sum computed over the packet with it.
 pub fn shouldbe(sum: u16, computed: u16) -> u16 {
-    let mut s = u32::from(!sum) + u32::from(!computed);
-    s = (s >> 16) + (s & 0xffff);
-    s += s >> 16;
+    let mut s = u32::from(sum) + u32::from(computed);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
     s as u16
 }
 
@@ -147,7 +147,7 @@ pub fn demux(cx: &mut Ctx, net: &Net, proto: u8, p: &[u8], len: u32) {
         }
         _ => {
             if cx.o.numeric == 0 {
-                if let Some(name) = proto_netdb_name(proto) {
+                if let Some(name) = crate::resolver::protocol_name(proto) {
                     cx.t.ch(b' ').s(name).ch(b' ').u(len);
                     return;
                 }
@@ -155,55 +155,4 @@ pub fn demux(cx: &mut Ctx, net: &Net, proto: u8, p: &[u8], len: u32) {
             cx.t.s(" ip-proto-").u(proto).ch(b' ').u(len);
         }
     }
-}
-
-/// Names from /etc/protocols (netbase) for the protocols the printers do not decode.
-fn proto_netdb_name(p: u8) -> Option<&'static str> {
-    Some(match p {
-        0 => "ip",
-        3 => "ggp",
-        5 => "st",
-        8 => "egp",
-        9 => "igp",
-        12 => "pup",
-        20 => "hmp",
-        22 => "xns-idp",
-        27 => "rdp",
-        29 => "iso-tp4",
-        33 => "dccp",
-        36 => "xtp",
-        37 => "ddp",
-        38 => "idpr-cmtp",
-        45 => "idrp",
-        46 => "rsvp",
-        47 => "gre",
-        50 => "esp",
-        51 => "ah",
-        57 => "skip",
-        73 => "rspf",
-        81 => "vmtp",
-        88 => "eigrp",
-        89 => "ospf",
-        93 => "ax.25",
-        94 => "ipip",
-        97 => "etherip",
-        98 => "encap",
-        103 => "pim",
-        108 => "ipcomp",
-        112 => "vrrp",
-        115 => "l2tp",
-        124 => "isis",
-        132 => "sctp",
-        133 => "fc",
-        135 => "mobility-header",
-        136 => "udplite",
-        137 => "mpls-in-ip",
-        138 => "manet",
-        139 => "hip",
-        140 => "shim6",
-        141 => "wesp",
-        142 => "rohc",
-        143 => "ethernet",
-        _ => return None,
-    })
 }

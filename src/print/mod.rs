@@ -15,6 +15,7 @@ mod icmp6;
 mod ip;
 mod ip6;
 mod l4;
+pub mod names;
 mod tcp;
 pub mod text;
 mod time;
@@ -97,10 +98,11 @@ const FLUSH_AT: usize = 64 * 1024;
 impl<W: Write> Printer<W> {
     pub fn new(out: W, o: Options) -> Printer<W> {
         let nano = o.nano;
+        let resolve = o.numeric == 0;
         Printer {
             out,
             o,
-            t: Text::with_capacity(FLUSH_AT + 4096),
+            t: Text::with_capacity(FLUSH_AT + 4096, resolve),
             st: State {
                 tcp: tcp::Flows::default(),
                 ifnames: ether::IfNames::default(),
@@ -120,6 +122,27 @@ impl<W: Write> Printer<W> {
             }
             self.t.s(d).s("  ");
         }
+        // tcpdump's sanity checks on the record header, before anything else.
+        let (caplen, len) = (p.data.len() as u64, u64::from(p.origlen));
+        let mut bad = Vec::new();
+        if caplen == 0 {
+            bad.push(" caplen==0".to_string());
+        }
+        if len == 0 {
+            bad.push(" len==0".to_string());
+        } else if len < caplen {
+            bad.push(format!(" len({len}) < caplen({caplen})"));
+        }
+        if caplen > 262_144 {
+            bad.push(format!(" caplen({caplen}) > 262144"));
+        }
+        if len > 262_144 {
+            bad.push(format!(" len({len}) > 262144"));
+        }
+        if !bad.is_empty() {
+            self.t.s("[Invalid header:").s(&bad.join(",")).s("]\n");
+            return self.written();
+        }
         self.clock.print(&mut self.t, &self.o.time, &p.ts);
         let mut cx = Ctx {
             o: &self.o,
@@ -138,6 +161,12 @@ impl<W: Write> Printer<W> {
             hex::dump(&mut self.t, &self.o, &p.data[skip..]);
         }
         self.t.ch(b'\n');
+        self.written()
+    }
+
+    /// After a packet: hand the text to the output when enough has built up (every packet
+    /// with -l).
+    fn written(&mut self) -> io::Result<()> {
         if self.o.line_buffered || self.t.len() >= FLUSH_AT {
             self.out.write_all(&self.t.buf)?;
             self.t.buf.clear();

@@ -80,9 +80,9 @@ pub fn ports(cx: &mut Ctx, net: &Net, proto: u8, sport: u16, dport: u16) {
     }
 }
 
-/// A port number, or its service name unless -nn.
+/// A port number, or its service name unless -n.
 pub fn port(cx: &mut Ctx, proto: u8, p: u16) {
-    if cx.o.numeric < 2 {
+    if cx.o.numeric == 0 {
         if let Some(name) = crate::resolver::service_name(p, proto) {
             cx.t.s(name);
             return;

@@ -4,16 +4,22 @@
 
 use std::net::Ipv6Addr;
 
+use super::names::{oui, Names};
+
 pub struct Text {
     pub buf: Vec<u8>,
+    /// Without -n: host and link address names (tcpdump resolves every address it prints).
+    names: Option<Names>,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl Text {
-    pub fn with_capacity(n: usize) -> Text {
+    /// A buffer of `n` bytes to start with; `resolve`: print names for addresses.
+    pub fn with_capacity(n: usize, resolve: bool) -> Text {
         Text {
             buf: Vec::with_capacity(n),
+            names: resolve.then(Names::default),
         }
     }
 
@@ -68,6 +74,12 @@ impl Text {
     }
 
     pub fn ipv4(&mut self, a: &[u8]) -> &mut Text {
+        if let Some(names) = &mut self.names {
+            if let Some(name) = names.host(&a[..4]) {
+                self.buf.extend_from_slice(name.as_bytes());
+                return self;
+            }
+        }
         for (k, b) in a.iter().take(4).enumerate() {
             if k > 0 {
                 self.buf.push(b'.');
@@ -79,15 +91,49 @@ impl Text {
 
     /// RFC 5952 text (tcpdump's addrtostr6 agrees: longest zero run of two or more groups).
     pub fn ipv6(&mut self, a: &[u8]) -> &mut Text {
+        if let Some(names) = &mut self.names {
+            if let Some(name) = names.host(&a[..16]) {
+                self.buf.extend_from_slice(name.as_bytes());
+                return self;
+            }
+        }
         let mut o = [0u8; 16];
         o.copy_from_slice(&a[..16]);
+        // IPv4-compatible (::a.b.c.d, not :: or ::1): tcpdump shows the IPv4 part dotted.
+        if o[..12] == [0; 12] && (o[12] != 0 || o[13] != 0) {
+            self.s("::");
+            let v4 = [o[12], o[13], o[14], o[15]];
+            for (k, b) in v4.iter().enumerate() {
+                if k > 0 {
+                    self.buf.push(b'.');
+                }
+                self.u(*b);
+            }
+            return self;
+        }
         use std::io::Write;
         let _ = write!(self.buf, "{}", Ipv6Addr::from(o));
         self
     }
 
-    /// `aa:bb:cc:dd:ee:ff` (any length, as tcpdump prints link addresses).
+    /// `aa:bb:cc:dd:ee:ff` (any length, as tcpdump prints link addresses); without -n, a
+    /// 6-byte address's /etc/ethers name or the address and its OUI's name.
     pub fn mac(&mut self, a: &[u8]) -> &mut Text {
+        if a.len() == 6 {
+            if let Some(names) = &mut self.names {
+                if let Some(name) = names.ether(a) {
+                    self.buf.extend_from_slice(name.as_bytes());
+                    return self;
+                }
+                self.mac_numeric(a);
+                return self.s(" (oui ").s(oui(a)).ch(b')');
+            }
+        }
+        self.mac_numeric(a)
+    }
+
+    /// `aa:bb:cc:dd:ee:ff`, never a name.
+    pub fn mac_numeric(&mut self, a: &[u8]) -> &mut Text {
         for (k, b) in a.iter().enumerate() {
             if k > 0 {
                 self.buf.push(b':');

@@ -136,7 +136,7 @@ impl Clock {
             let d = secs % 86_400;
             (1970, 1, 1, d / 3600, d / 60 % 60, d % 60)
         };
-        let mut x = Text::with_capacity(19);
+        let mut x = Text::with_capacity(19, false);
         x.u_pad(y.max(0) as u64, 4)
             .ch(b'-')
             .u_pad(mo, 2)
