@@ -195,23 +195,6 @@ pub fn service_name(port: u16, proto: u8) -> Option<&'static str> {
     }
 }
 
-/// The /etc/protocols name of an IP protocol number, as tcpdump's netdb_protoname finds it.
-pub fn protocol_name(proto: u8) -> Option<&'static str> {
-    static NAMES: std::sync::OnceLock<HashMap<u8, String>> = std::sync::OnceLock::new();
-    NAMES
-        .get_or_init(|| {
-            let mut m = HashMap::new();
-            for f in records(&read(&PathBuf::from("/etc/protocols"))) {
-                if let Some(Ok(n)) = f.get(1).map(|n| n.parse::<u8>()) {
-                    m.entry(n).or_insert_with(|| f[0].to_string());
-                }
-            }
-            m
-        })
-        .get(&proto)
-        .map(String::as_str)
-}
-
 /// `name number [aliases...]`.
 fn parse_protocols(text: &str) -> HashMap<String, u8> {
     let mut m = HashMap::new();

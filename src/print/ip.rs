@@ -87,7 +87,7 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
             return;
         }
         cx.t.ipv4(src).s(" > ").ipv4(dst).ch(b':');
-        match crate::resolver::protocol_name(proto).filter(|_| cx.o.numeric == 0) {
+        match super::l4::proto_netdb_name(proto).filter(|_| cx.o.numeric == 0) {
             Some(name) => cx.t.ch(b' ').s(name),
             None => cx.t.s(" ip-proto-").u(proto),
         };

@@ -9,17 +9,23 @@
 mod app;
 mod arp;
 mod ether;
+mod gre;
 mod hex;
 mod icmp;
 mod icmp6;
+mod igmp;
 mod ip;
 mod ip6;
+mod ipsec;
 mod l4;
 pub mod names;
+mod pim;
+mod sctp;
 mod tcp;
 pub mod text;
 mod time;
 mod udp;
+mod vrrp;
 
 use std::io::{self, Write};
 
