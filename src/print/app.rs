@@ -1,7 +1,7 @@
 //! Payloads above TCP and UDP, chosen by port as tcpdump chooses them.
 
 use super::l4::Net;
-use super::Ctx;
+use super::{dns, Ctx};
 
 /// After a TCP header: the application printers tcpdump runs on TCP payloads.
 pub fn tcp(cx: &mut Ctx, sport: u16, dport: u16, p: &[u8], len: u32) {
@@ -11,14 +11,24 @@ pub fn tcp(cx: &mut Ctx, sport: u16, dport: u16, p: &[u8], len: u32) {
     } else if either(80) || either(8080) {
         cx.t.s(": ");
         txtproto(cx, p, len, "http", Some(HTTP_COMMANDS), true);
+    } else if either(53) {
+        dns::print(cx, p, len, true, false);
     }
 }
 
 /// After a UDP header: true if a printer took the payload (else the caller prints
 /// `UDP, length N`).
 pub fn udp(cx: &mut Ctx, net: &Net, sport: u16, dport: u16, p: &[u8], len: u32) -> bool {
-    let _ = (cx, net, sport, dport, p, len);
-    false
+    let _ = net;
+    let either = |port: u16| sport == port || dport == port;
+    if either(53) {
+        dns::print(cx, p, len, false, false);
+    } else if either(5353) {
+        dns::print(cx, p, len, false, true);
+    } else {
+        return false;
+    }
+    true
 }
 
 /// tcpdump's http.c request methods.

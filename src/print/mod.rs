@@ -8,6 +8,7 @@
 
 mod app;
 mod arp;
+mod dns;
 mod ether;
 mod gre;
 mod hex;
