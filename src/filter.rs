@@ -2,7 +2,6 @@
 //! a link type (once per link type, as pcapng files can mix them), running it over packets,
 //! and printing compiled programs (-d, -dd, -ddd).
 
-use std::collections::HashMap;
 
 use filter_compiler::cbpf::{K, RET};
 use filter_compiler::interp::{self, Meta};
@@ -96,8 +95,10 @@ pub struct Filters {
     expr: String,
     optimize: bool,
     resolver: SystemResolver,
-    /// None: no program for this link type, keep every packet (empty expression only).
-    programs: HashMap<u32, Option<Program>>,
+    /// Per link type met so far (a file has one or a few: a list beats hashing per
+    /// packet). None: no program for this link type, keep every packet (empty expression
+    /// only).
+    programs: Vec<(u32, Option<Program>)>,
     meta: Meta,
 }
 
@@ -107,7 +108,7 @@ impl Filters {
             expr,
             optimize: cfg.optimize,
             resolver: SystemResolver::default(),
-            programs: HashMap::new(),
+            programs: Vec::new(),
             meta: Meta::default(),
         }
     }
@@ -119,7 +120,9 @@ impl Filters {
     /// The program for a link type, compiling it the first time. A link type the compiler
     /// does not handle is an error, unless the expression is empty (then everything is kept).
     pub fn program(&mut self, linktype: u32, snaplen: u32) -> Result<Option<&Program>, Error> {
-        if !self.programs.contains_key(&linktype) {
+        let i = match self.programs.iter().position(|(lt, _)| *lt == linktype) {
+            Some(i) => i,
+            None => {
             let prog = match LinkType::from_linktype(linktype) {
                 Some(lt) => Some(compile(
                     &self.expr,
@@ -138,9 +141,11 @@ impl Filters {
                     )))
                 }
             };
-            self.programs.insert(linktype, prog);
-        }
-        Ok(self.programs[&linktype].as_ref())
+            self.programs.push((linktype, prog));
+            self.programs.len() - 1
+            }
+        };
+        Ok(self.programs[i].1.as_ref())
     }
 
     /// Whether a packet passes: the program returns nonzero.
@@ -151,11 +156,19 @@ impl Filters {
         pkt: &[u8],
         wirelen: u32,
     ) -> Result<bool, Error> {
-        self.program(linktype, snaplen)?;
-        Ok(match &self.programs[&linktype] {
+        if self.programs.first().map(|(lt, _)| *lt) != Some(linktype) {
+            self.program(linktype, snaplen)?;
+        }
+        let prog = self
+            .programs
+            .iter()
+            .find(|(lt, _)| *lt == linktype)
+            .and_then(|(_, p)| p.as_ref());
+        let pass = match prog {
             None => true,
             Some(p) => run(p, pkt, wirelen, &self.meta),
-        })
+        };
+        Ok(pass)
     }
 }
 
