@@ -2,7 +2,6 @@
 //! a link type (once per link type, as pcapng files can mix them), running it over packets,
 //! and printing compiled programs (-d, -dd, -ddd).
 
-
 use filter_compiler::cbpf::{K, RET};
 use filter_compiler::interp::{self, Meta};
 use filter_compiler::{dump, LinkType, Options, Program, Target};
@@ -123,26 +122,26 @@ impl Filters {
         let i = match self.programs.iter().position(|(lt, _)| *lt == linktype) {
             Some(i) => i,
             None => {
-            let prog = match LinkType::from_linktype(linktype) {
-                Some(lt) => Some(compile(
-                    &self.expr,
-                    lt,
-                    snaplen,
-                    self.optimize,
-                    &self.resolver,
-                )?),
-                None if self.is_empty() => None,
-                None => {
-                    return Err(Error::msg(format!(
-                        "filter: {} is not supported by the filter compiler (it handles \
+                let prog = match LinkType::from_linktype(linktype) {
+                    Some(lt) => Some(compile(
+                        &self.expr,
+                        lt,
+                        snaplen,
+                        self.optimize,
+                        &self.resolver,
+                    )?),
+                    None if self.is_empty() => None,
+                    None => {
+                        return Err(Error::msg(format!(
+                            "filter: {} is not supported by the filter compiler (it handles \
                          EN10MB, LINUX_SLL, LINUX_SLL2 and RAW); only an empty expression can \
                          be used with it",
-                        describe_linktype(linktype)
-                    )))
-                }
-            };
-            self.programs.push((linktype, prog));
-            self.programs.len() - 1
+                            describe_linktype(linktype)
+                        )))
+                    }
+                };
+                self.programs.push((linktype, prog));
+                self.programs.len() - 1
             }
         };
         Ok(self.programs[i].1.as_ref())

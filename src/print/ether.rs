@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{arp, be16, be32, hex, ip, ip6, u8_at, Ctx};
+use super::{arp, be16, be32, ethmisc, hex, ip, ip6, llc, mpls, pppoe, u8_at, Ctx};
 
 /// Largest 802.3 length field; anything above is an ethertype.
 const MAX_LENGTH: u16 = 1500;
@@ -59,7 +59,7 @@ fn ether_header(cx: &mut Ctx, data: &[u8], ty: u16, len: u32) {
     cx.t.mac(&data[6..12]).s(" > ").mac(&data[0..6]);
     let len = if ty <= MAX_LENGTH {
         cx.t.s(", 802.3");
-        u32::from(ty)
+        u32::from(ty).min(len.saturating_sub(14))
     } else {
         if cx.o.quiet {
             cx.t.s(", ");
@@ -89,12 +89,13 @@ fn ethernet(cx: &mut Ctx, data: &[u8], len: u32) -> usize {
         return data.len();
     }
     let mut ty = be16(data, 12).unwrap_or(0);
+    if cx.o.link && is_vlan(ty) && (data.len() < 18 || len < 18) {
+        // tcpdump names the type and length only once the first tag is there.
+        cx.t.mac(&data[6..12]).s(" > ").mac(&data[0..6]).s(", ");
+        cx.trunc("vlan");
+        return data.len();
+    }
     if cx.o.link {
-        if is_vlan(ty) && data.len() < 18 {
-            cx.t.mac(&data[6..12]).s(" > ").mac(&data[0..6]).s(", ");
-            cx.trunc("vlan");
-            return data.len();
-        }
         ether_header(cx, data, ty, len);
     }
     let mut at = 14;
@@ -120,12 +121,18 @@ fn ethernet(cx: &mut Ctx, data: &[u8], len: u32) -> usize {
         len = len.saturating_sub(4);
     }
     let payload = &data[at..];
-    let printed = if ty <= MAX_LENGTH {
-        false
-    } else {
-        ethertype(cx, ty, payload, len)
-    };
-    if !printed {
+    if ty <= MAX_LENGTH {
+        // 802.3: the length field bounds the payload, then 802.2 LLC.
+        let len = len.min(u32::from(ty));
+        let payload = &payload[..payload.len().min(len as usize)];
+        let addrs = (&data[6..12], &data[0..6]);
+        let n = llc::print(cx, payload, len, Some(addrs));
+        if n < 0 {
+            default_print(cx, payload);
+        }
+        return at + n.unsigned_abs();
+    }
+    if !ethertype(cx, ty, payload, len) {
         if !cx.o.link {
             ether_header(cx, data, ty, len + at as u32);
         }
@@ -140,6 +147,15 @@ pub fn ethertype(cx: &mut Ctx, ty: u16, p: &[u8], len: u32) -> bool {
         0x0800 => ip::print(cx, p, len),
         0x86dd => ip6::print(cx, p, len),
         0x0806 | 0x8035 => arp::print(cx, p, len),
+        0x8847 | 0x8848 => mpls::print(cx, p, len),
+        0x8863 | 0x8864 => pppoe::print(cx, p, len),
+        0x88cc => ethmisc::lldp(cx, p, len),
+        0x9000 => ethmisc::loopback(cx, p, len),
+        0x80f3 => ethmisc::aarp(cx, p, len),
+        0x8137 => {
+            cx.t.s("(NOV-ETHII) ");
+            llc::ipx(cx, p, len);
+        }
         _ => return false,
     }
     true
@@ -147,10 +163,17 @@ pub fn ethertype(cx: &mut Ctx, ty: u16, p: &[u8], len: u32) -> bool {
 
 /// What tcpdump prints for a payload it has no printer for: the bytes in hex, unless -x and
 /// friends print them anyway.
+/// (-x, -X and -q suppress it; -A does not.)
 pub fn default_print(cx: &mut Ctx, p: &[u8]) {
-    if cx.o.hex == 0 && cx.o.ascii == 0 {
+    if cx.o.hex == 0 && !cx.o.quiet {
         hex::hex_ascii(cx.t, "\n\t", p);
     }
+}
+
+/// The same bytes where tcpdump calls its default printer without asking whether it is
+/// suppressed.
+pub fn raw_default_print(cx: &mut Ctx, p: &[u8]) {
+    hex::hex_ascii(cx.t, "\n\t", p);
 }
 
 const PKTTYPES: [&str; 5] = ["In", "B", "M", "P", "Out"];
@@ -260,9 +283,20 @@ fn cooked_payload(
     loop {
         let p = &data[at..];
         if proto <= MAX_LENGTH {
-            if !cx.o.link {
-                header(cx);
+            match proto {
+                1 => {
+                    llc::ipx(cx, p, plen);
+                    return at;
+                }
+                4 => {
+                    let n = llc::print(cx, p, plen, None);
+                    if n >= 0 {
+                        return at + n as usize;
+                    }
+                }
+                _ => {}
             }
+            // tcpdump prints no cooked header here, even without -e.
             default_print(cx, p);
             return at;
         }
