@@ -312,6 +312,13 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         }
         privs::drop_to(t)?;
     }
+    if cfg.write.is_none() && cfg.print.verbose == 0 {
+        // As tcpdump says it when printing without -v.
+        let _ = writeln!(
+            io::stderr(),
+            "bpfdump: verbose output suppressed, use -v[v]... for full protocol decode"
+        );
+    }
     let _ = writeln!(
         io::stderr(),
         "bpfdump: listening on {}, {}, snapshot length {snaplen} bytes",
