@@ -1,7 +1,7 @@
 //! Payloads above TCP and UDP, chosen by port as tcpdump chooses them.
 
 use super::l4::Net;
-use super::{dns, Ctx};
+use super::{bootp, dns, geneve, ntp, Ctx};
 
 /// After a TCP header: the application printers tcpdump runs on TCP payloads.
 pub fn tcp(cx: &mut Ctx, sport: u16, dport: u16, p: &[u8], len: u32) {
@@ -21,15 +21,86 @@ pub fn tcp(cx: &mut Ctx, sport: u16, dport: u16, p: &[u8], len: u32) {
 pub fn udp(cx: &mut Ctx, net: &Net, sport: u16, dport: u16, p: &[u8], len: u32) -> bool {
     let _ = net;
     let either = |port: u16| sport == port || dport == port;
+    // print-udp.c's order: the first printer whose port matches takes the payload, so a
+    // port of a printer bpfdump lacks keeps a later one from claiming it.
     if either(53) {
         dns::print(cx, p, len, false, false);
-    } else if either(5353) {
+        return true;
+    }
+    if either(5353) {
         dns::print(cx, p, len, false, true);
-    } else {
+        return true;
+    }
+    if either(525) || either(69) {
         return false;
     }
-    true
+    if either(67) || either(68) {
+        bootp::print(cx, p, len);
+        return true;
+    }
+    if [520, 654, 500, 4500, 7500, 8500, 161, 162]
+        .iter()
+        .any(|&q| either(q))
+    {
+        return false;
+    }
+    if either(123) {
+        ntp::print(cx, p, len);
+        return true;
+    }
+    if BEFORE_SIP.iter().any(|&q| either(q))
+        || (7000..=7009).contains(&sport)
+        || (7000..=7009).contains(&dport)
+        || [3456, 4567, 1985, 3784, 4784, 6784, 3785, 12222].contains(&dport)
+        || sport == 12222
+        || sport == 49152
+    {
+        return false;
+    }
+    if either(5060) {
+        txtproto(cx, p, len, "sip", Some(SIP_COMMANDS), true);
+        return true;
+    }
+    if either(514) || either(8472) {
+        return false;
+    }
+    if either(4789) {
+        geneve::vxlan(cx, p, len);
+        return true;
+    }
+    if either(6081) {
+        geneve::geneve(cx, p, len);
+        return true;
+    }
+    false
 }
+
+/// Ports (either end) of the printers print-udp.c tries between NTP and SIP.
+const BEFORE_SIP: &[u16] = &[
+    88, 750, 1701, 137, 138, 2103, 2104, 521, 546, 547, 5359, 6696, 6697, 8231, 496, 1645, 1812,
+    1646, 1813, 1700, 3799, 921, 646, 698, 3503, 701, 1589, 6343, 12223,
+];
+
+/// tcpdump's print-sip.c request methods.
+const SIP_COMMANDS: &[&str] = &[
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "DO",
+    "INFO",
+    "INVITE",
+    "MESSAGE",
+    "NOTIFY",
+    "OPTIONS",
+    "PRACK",
+    "QAUTH",
+    "REFER",
+    "REGISTER",
+    "SPRACK",
+    "SUBSCRIBE",
+    "UPDATE",
+    "PUBLISH",
+];
 
 /// tcpdump's http.c request methods.
 const HTTP_COMMANDS: &[&str] = &[
@@ -128,14 +199,13 @@ pub fn txtproto(
     let len = len as usize;
     let mut print_this = commands.is_none();
     if let Some(cmds) = commands {
-        let mut tok = Vec::new();
-        let mut idx = fetch_token(p, 0, len, &mut tok);
+        let (mut idx, mut tok) = fetch_token(p, 0, len);
         if idx != 0 {
-            if cmds.iter().any(|c| c.as_bytes().eq_ignore_ascii_case(&tok)) {
+            if cmds.iter().any(|c| c.as_bytes().eq_ignore_ascii_case(tok)) {
                 print_this = true;
             }
             if resp_code_second {
-                idx = fetch_token(p, idx, len, &mut tok);
+                (idx, tok) = fetch_token(p, idx, len);
             }
             if idx != 0 && tok.len() == 3 && tok.iter().all(|c| c.is_ascii_digit()) {
                 print_this = true;
@@ -163,29 +233,29 @@ pub fn txtproto(
     }
 }
 
-/// tcpdump's fetch_token: the token at `idx` into `tok`; the index after it and the blanks
-/// that follow, or 0 if there is no printable token.
-fn fetch_token(p: &[u8], mut idx: usize, len: usize, tok: &mut Vec<u8>) -> usize {
+/// tcpdump's fetch_token: the index after the token at `idx` and the blanks that follow
+/// (0 if there is no printable token), and the token.
+fn fetch_token(p: &[u8], mut idx: usize, len: usize) -> (usize, &[u8]) {
     const MAX_TOKEN: usize = 128;
-    tok.clear();
+    let start = idx;
     while idx < len {
         let Some(&c) = p.get(idx) else {
-            return 0;
+            return (0, &[]);
         };
         if !(0x20..0x7f).contains(&c) {
-            return 0;
+            return (0, &[]);
         }
         if c == b' ' {
             break;
         }
-        if tok.len() + 2 > MAX_TOKEN + 1 {
-            return 0;
+        if idx - start + 2 > MAX_TOKEN + 1 {
+            return (0, &[]);
         }
-        tok.push(c);
         idx += 1;
     }
+    let tok = &p[start..idx];
     if tok.is_empty() {
-        return 0;
+        return (0, tok);
     }
     while idx < len {
         let Some(&c) = p.get(idx) else {
@@ -196,7 +266,7 @@ fn fetch_token(p: &[u8], mut idx: usize, len: usize, tok: &mut Vec<u8>) -> usize
         }
         idx += 1;
     }
-    idx
+    (idx, tok)
 }
 
 /// tcpdump's print_txt_line: one printable line from `idx`, after `prefix`; returns the

@@ -83,7 +83,8 @@ fn ether_header(cx: &mut Ctx, data: &[u8], ty: u16, len: u32) {
     cx.t.s(", length ").u(len).s(": ");
 }
 
-fn ethernet(cx: &mut Ctx, data: &[u8], len: u32) -> usize {
+/// An Ethernet frame (also one carried inside a tunnel); returns the header length.
+pub fn ethernet(cx: &mut Ctx, data: &[u8], len: u32) -> usize {
     if data.len() < 14 {
         cx.trunc("ether");
         return data.len();

@@ -8,9 +8,11 @@
 
 mod app;
 mod arp;
+mod bootp;
 mod dns;
 mod ether;
 mod ethmisc;
+mod geneve;
 mod gre;
 mod hex;
 mod icmp;
@@ -23,6 +25,7 @@ mod l4;
 mod llc;
 mod mpls;
 pub mod names;
+mod ntp;
 mod pim;
 mod pppoe;
 mod sctp;

@@ -27,7 +27,7 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
     };
     if len < 8 {
         addrs(cx, net, Some((sport, dport)));
-        cx.t.s(" truncated-udp ").u(len);
+        cx.t.s("truncated-udp ").u(len);
         return;
     }
     let Some(ulen) = be16(p, 4) else {
@@ -41,7 +41,7 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
     }
     if ulen < 8 {
         addrs(cx, net, Some((sport, dport)));
-        cx.t.s(" truncated-udplength ").u(ulen);
+        cx.t.s("truncated-udplength ").u(ulen);
         return;
     }
     let ulen = ulen - 8;
