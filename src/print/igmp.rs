@@ -13,12 +13,14 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
         cx.trunc("igmp");
         return;
     }
-    if cx.o.verbose > 0 && len >= 4 && p.len() >= len as usize {
-        if checksum(&[&p[..len as usize]], 0) != 0 {
-            cx.t.s(" bad igmp cksum ")
-                .hex(u64::from(be16(p, 2).unwrap_or(0)), 1)
-                .ch(b'!');
-        }
+    if cx.o.verbose > 0
+        && len >= 4
+        && p.len() >= len as usize
+        && checksum(&[&p[..len as usize]], 0) != 0
+    {
+        cx.t.s(" bad igmp cksum ")
+            .hex(u64::from(be16(p, 2).unwrap_or(0)), 1)
+            .ch(b'!');
     }
 }
 

@@ -517,18 +517,16 @@ pub fn v1(cx: &mut Ctx, p: &[u8]) -> Option<()> {
             let (s, d) = (a4(8)?, a4(12)?);
             cx.t.s(" for ").ipv4(s).s(" > ").ipv4(d);
         }
-        4 => {
-            if cx.o.verbose > 0 {
-                let g = a4(8)?;
-                cx.t.s(" group ").ipv4(g);
-                let m = a4(12)?;
-                if m != [0xff; 4] {
-                    cx.t.ch(b'/').ipv4(m);
-                }
-                let rp = a4(16)?;
-                cx.t.s(" RP ").ipv4(rp).s(" hold ");
-                relts(cx, u32::from(be16(p, 22)?));
+        4 if cx.o.verbose > 0 => {
+            let g = a4(8)?;
+            cx.t.s(" group ").ipv4(g);
+            let m = a4(12)?;
+            if m != [0xff; 4] {
+                cx.t.ch(b'/').ipv4(m);
             }
+            let rp = a4(16)?;
+            cx.t.s(" RP ").ipv4(rp).s(" hold ");
+            relts(cx, u32::from(be16(p, 22)?));
         }
         5 => {
             let (s, g) = (a4(16)?, a4(8)?);
