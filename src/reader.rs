@@ -282,10 +282,19 @@ impl<R: Read> Reader<R> {
             PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
             PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
         };
-        let ts = Timestamp {
-            secs: u64::from(raw.ts_sec) + u64::from(raw.ts_frac / unit),
-            nanos: (raw.ts_frac % unit) * scale,
-            nano,
+        // The fraction is below one second in any sane file: skip the division then.
+        let ts = if raw.ts_frac < unit {
+            Timestamp {
+                secs: u64::from(raw.ts_sec),
+                nanos: raw.ts_frac * scale,
+                nano,
+            }
+        } else {
+            Timestamp {
+                secs: u64::from(raw.ts_sec) + u64::from(raw.ts_frac / unit),
+                nanos: (raw.ts_frac % unit) * scale,
+                nano,
+            }
         };
         let data: &[u8] = match &raw.data {
             Cow::Borrowed(d) => d,
