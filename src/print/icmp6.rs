@@ -451,8 +451,9 @@ fn nd_options(cx: &mut Ctx, o: &[u8], len: u32) -> Option<()> {
                     .s(" (")
                     .u((l / 8) as u64)
                     .s("): ");
-                // The address runs to the end of the option, trailing zeros and all.
-                cx.t.mac(&body[2..]);
+                // The address runs to the end of the option, trailing zeros and all, and is
+                // never named.
+                cx.t.mac_numeric(&body[2..]);
             }
             3 => {
                 cx.t.s("prefix info option (3), length ")
@@ -501,6 +502,9 @@ fn nd_options(cx: &mut Ctx, o: &[u8], len: u32) -> Option<()> {
                     .s(")");
                 hex::hex(cx.t, "\n\t    ", &body[2..]);
             }
+        }
+        if cx.o.verbose > 1 {
+            hex::hex(cx.t, "\n\t    ", &body[2..]);
         }
         at += l;
     }

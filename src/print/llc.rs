@@ -235,16 +235,10 @@ fn u_cmd_name(c: u16) -> Option<&'static str> {
     })
 }
 
+/// tcpdump's oui_values, for SNAP headers.
 fn oui_name(oui: u32) -> &'static str {
-    match oui {
-        0x000000 => "Ethernet",
-        0x00000c => "Cisco",
-        0x0000f8 => "Cisco bridged",
-        0x080007 => "Appletalk",
-        0x0080c2 => "IEEE 802.1 Private",
-        0x00120f => "IEEE 802.3 Private",
-        _ => "Unknown",
-    }
+    let b = oui.to_be_bytes();
+    super::names::oui(&b[1..4])
 }
 
 /// tcpdump's snap_print; false when nothing could print the payload.
@@ -327,7 +321,7 @@ fn time256(cx: &mut Ctx, v: u16) {
 }
 
 fn bridge_id(cx: &mut Ctx, b: &[u8]) {
-    cx.t.byte(b[0]).byte(b[1]).ch(b'.').mac(&b[2..8]);
+    cx.t.byte(b[0]).byte(b[1]).ch(b'.').mac_numeric(&b[2..8]);
 }
 
 /// tcpdump's stp_print (802.1d/w/s/aq BPDUs; MSTP's MSTI records are not decoded).
@@ -463,7 +457,7 @@ fn ipx_addr(cx: &mut Ctx, p: &[u8], at: usize) -> bool {
     };
     cx.t.hex(u64::from(net), 8)
         .ch(b'.')
-        .mac(node)
+        .mac_numeric(node)
         .ch(b'.')
         .hex(u64::from(sock), 4);
     true
