@@ -47,7 +47,7 @@ pub struct Timestamp {
     pub nano: bool,
 }
 
-/// One packet, as the filter and the summary printer see it.
+/// One packet, as the filter and the printer see it.
 pub struct Packet<'a> {
     /// LINKTYPE_ value of the packet's interface.
     pub linktype: u32,
