@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{arp, be16, be32, ethmisc, hex, ip, ip6, llc, mpls, pppoe, u8_at, Ctx};
+use super::{arp, be16, be32, ethmisc, hex, ip, ip6, llc, lldp, mpls, pppoe, u8_at, Ctx};
 
 /// Largest 802.3 length field; anything above is an ethertype.
 const MAX_LENGTH: u16 = 1500;
@@ -150,7 +150,7 @@ pub fn ethertype(cx: &mut Ctx, ty: u16, p: &[u8], len: u32) -> bool {
         0x0806 | 0x8035 => arp::print(cx, p, len),
         0x8847 | 0x8848 => mpls::print(cx, p, len),
         0x8863 | 0x8864 => pppoe::print(cx, p, len),
-        0x88cc => ethmisc::lldp(cx, p, len),
+        0x88cc => lldp::lldp(cx, p, len),
         0x9000 => ethmisc::loopback(cx, p, len),
         0x80f3 => ethmisc::aarp(cx, p, len),
         0x8137 => {

@@ -1,37 +1,7 @@
-//! Small ethertype printers: LLDP's first line (print-lldp.c), Ethernet configuration
-//! testing "loopback" (print-loopback.c) and AppleTalk ARP (print-atalk.c).
+//! Small ethertype printers: Ethernet configuration testing "loopback" (print-loopback.c)
+//! and AppleTalk ARP (print-atalk.c).
 
 use super::{be16, Ctx};
-
-/// LLDP: tcpdump's summary line, and its walk over the TLVs, which stops with [|lldp] where
-/// the capture ends (the TLV lines that -v adds are not decoded here).
-pub fn lldp(cx: &mut Ctx, p: &[u8], len: u32) {
-    cx.t.s("LLDP, length ").u(len);
-    let mut at = 0usize;
-    let mut left = len as usize;
-    while left >= 2 {
-        let Some(tlv) = be16(p, at) else {
-            cx.trunc("lldp");
-            return;
-        };
-        let (ty, tlen) = (tlv >> 9, usize::from(tlv & 0x1ff));
-        at += 2;
-        left -= 2;
-        if ty == 0 || tlen == 0 {
-            break;
-        }
-        if p.len() < at + tlen {
-            cx.trunc("lldp");
-            return;
-        }
-        if left < tlen {
-            cx.t.s("\n\t[|LLDP]");
-            return;
-        }
-        at += tlen;
-        left -= tlen;
-    }
-}
 
 fn le16(p: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes([*p.get(at)?, *p.get(at + 1)?]))

@@ -23,6 +23,7 @@ mod ip6;
 mod ipsec;
 mod l4;
 mod llc;
+mod lldp;
 mod mpls;
 pub mod names;
 mod ntp;
