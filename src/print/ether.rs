@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::{arp, be16, be32, ethmisc, hex, ip, ip6, llc, lldp, mpls, pppoe, u8_at, Ctx};
+use super::{
+    arp, atalk, be16, be32, decnet, ethmisc, hex, ip, ip6, llc, lldp, mpls, pppoe, u8_at, Ctx,
+};
 
 /// Largest 802.3 length field; anything above is an ethertype.
 const MAX_LENGTH: u16 = 1500;
@@ -153,6 +155,8 @@ pub fn ethertype(cx: &mut Ctx, ty: u16, p: &[u8], len: u32) -> bool {
         0x88cc => lldp::lldp(cx, p, len),
         0x9000 => ethmisc::loopback(cx, p, len),
         0x80f3 => ethmisc::aarp(cx, p, len),
+        0x809b => atalk::ether(cx, p, len),
+        0x6003 => decnet::print(cx, p, len),
         0x8137 => {
             cx.t.s("(NOV-ETHII) ");
             llc::ipx(cx, p, len);

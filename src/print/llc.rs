@@ -254,7 +254,7 @@ fn snap(cx: &mut Ctx, p: &[u8], len: u32, addrs: Option<(&[u8], &[u8])>) -> bool
     let oui = u32::from_be_bytes([0, p[0], p[1], p[2]]);
     let et = u16::from_be_bytes([p[3], p[4]]);
     let et_name = |et| {
-        if oui == 0 || oui == 0xf8 {
+        if oui == 0 || oui == 0xf8 || oui == 0x080007 {
             ether::name(et).unwrap_or("Unknown")
         } else {
             "Unknown"

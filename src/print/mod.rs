@@ -8,7 +8,9 @@
 
 mod app;
 mod arp;
+mod atalk;
 mod bootp;
+mod decnet;
 mod dns;
 mod ether;
 mod ethmisc;
