@@ -86,6 +86,17 @@ fn filter_loop<R: Read>(
     sink: &mut Sink,
 ) -> Result<(), Error> {
     let mut kept: u64 = 0;
+    if let (true, Sink::File(w)) = (reader.is_pcap(), &mut *sink) {
+        // pcap into pcap: records are copied as they are, straight from the read buffer.
+        return reader.pcap_records(|p, rec| {
+            if !filters.matches(p.linktype, p.snaplen, p.data, p.origlen)? {
+                return Ok(true);
+            }
+            w.pcap_record(rec)?;
+            kept += 1;
+            Ok(cfg.count != Some(kept))
+        });
+    }
     while let Some(rec) = reader.next() {
         match rec? {
             Record::Block(raw) => {

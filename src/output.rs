@@ -17,7 +17,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::rc::Rc;
 
-use pcap_file::pcap::{PcapWriteError, PcapWriter};
+use pcap_file::pcap::PcapWriteError;
 use pcap_file::pcapng::{PcapNgWriteError, PcapNgWriter, RawBlock};
 
 use crate::error::{chain, Error};
@@ -180,7 +180,9 @@ impl Ledger {
 }
 
 enum Inner {
-    Pcap(PcapWriter<Out>),
+    /// A pcap file: the header is written once, then records exactly as read (the header
+    /// keeps the input's byte order and precision, so its records need no conversion).
+    Pcap(Out),
     PcapNg(PcapNgWriter<Out>),
     Closed,
 }
@@ -188,7 +190,7 @@ enum Inner {
 impl Inner {
     fn into_out(self) -> Option<Out> {
         match self {
-            Inner::Pcap(w) => Some(w.into_inner()),
+            Inner::Pcap(w) => Some(w),
             Inner::PcapNg(w) => Some(w.into_inner()),
             Inner::Closed => None,
         }
@@ -198,21 +200,32 @@ impl Inner {
 pub struct CaptureWriter {
     inner: Inner,
     ledger: Ledger,
+    /// A pcap output's byte order (the input's).
+    order: pcap_file::Endianness,
 }
 
 impl CaptureWriter {
     /// Creates `path` (`-` for stdout) and writes the header of `format` into the buffer.
     pub fn create(path: &Path, format: Format) -> Result<CaptureWriter, Error> {
         let (sink, ledger) = Ledger::open(path, BUF_SIZE)?;
+        let order = match &format {
+            Format::Pcap(h) => h.endianness,
+            Format::PcapNg(_) => pcap_file::Endianness::Little,
+        };
         let mut w = CaptureWriter {
             inner: Inner::Closed,
             ledger,
+            order,
         };
         let started = match format {
-            Format::Pcap(header) => PcapWriter::with_header(sink, header)
-                // The 24-byte file header (PcapWriter cannot show its buffer).
-                .map(|pw| (Inner::Pcap(pw), 24))
-                .map_err(|e| pcap_error(w.ledger.label(), e)),
+            Format::Pcap(header) => {
+                let mut sink = sink;
+                header
+                    .write_to(&mut sink)
+                    // The 24-byte file header, in the buffer.
+                    .map(|_| (Inner::Pcap(sink), 24))
+                    .map_err(|e| pcap_error(w.ledger.label(), e))
+            }
             Format::PcapNg(mut section) => {
                 // Packets may be left out, so the section's length is no longer known.
                 section.section_length = -1;
@@ -245,7 +258,20 @@ impl CaptureWriter {
         let label = self.ledger.label();
         let r = match (&mut self.inner, raw) {
             (Inner::Pcap(w), Raw::Pcap(p)) => {
-                w.write_raw_packet(p).map_err(|e| pcap_error(label, e))
+                let mut rec = [0u8; 16];
+                for (i, v) in [p.ts_sec, p.ts_frac, p.incl_len, p.orig_len]
+                    .iter()
+                    .enumerate()
+                {
+                    rec[i * 4..i * 4 + 4].copy_from_slice(&match self.order {
+                        pcap_file::Endianness::Big => v.to_be_bytes(),
+                        pcap_file::Endianness::Little => v.to_le_bytes(),
+                    });
+                }
+                w.write_all(&rec)
+                    .and_then(|()| w.write_all(&p.data))
+                    .map(|()| 16 + p.data.len())
+                    .map_err(|e| Error::io(label, &e))
             }
             (Inner::PcapNg(w), Raw::Block(b)) => {
                 w.write_raw_block(b).map_err(|e| pcapng_error(label, e))
@@ -259,6 +285,23 @@ impl CaptureWriter {
                 Ok(())
             }
             Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Writes a pcap record (16-byte header and data) exactly as the input file has it.
+    pub fn pcap_record(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let Inner::Pcap(w) = &mut self.inner else {
+            return Ok(());
+        };
+        match w.write_all(bytes) {
+            Ok(()) => {
+                self.ledger.record_end(bytes.len() as u64);
+                Ok(())
+            }
+            Err(e) => {
+                let e = Error::io(self.ledger.label(), &e);
+                Err(self.fail(e))
+            }
         }
     }
 
@@ -288,7 +331,7 @@ impl CaptureWriter {
     pub fn finish(mut self) -> Result<(), Error> {
         let label = self.ledger.label();
         let r = match &mut self.inner {
-            Inner::Pcap(w) => w.flush().map_err(|e| pcap_error(label, e)),
+            Inner::Pcap(w) => w.flush().map_err(|e| Error::io(label, &e)),
             Inner::PcapNg(w) => w.get_mut().flush().map_err(|e| Error::io(label, &e)),
             Inner::Closed => Ok(()),
         };

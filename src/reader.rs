@@ -173,6 +173,10 @@ impl<R: Read> Reader<R> {
         })
     }
 
+    pub fn is_pcap(&self) -> bool {
+        matches!(self.kind, Kind::Pcap(_))
+    }
+
     pub fn format(&self) -> Format {
         match &self.kind {
             Kind::Pcap(p) => Format::Pcap(p.header()),
@@ -232,6 +236,80 @@ impl<R: Read> Reader<R> {
         match self.kind {
             Kind::Pcap(_) => self.next_pcap(),
             Kind::PcapNg(_) => self.next_pcapng(),
+        }
+    }
+
+    /// A pcap file only: calls `f` with each packet and its record's bytes (header and data,
+    /// as in the file) until `f` says stop or the file ends. No per-record `Record` is built:
+    /// the fast path for filtering into a file.
+    pub fn pcap_records(
+        &mut self,
+        mut f: impl FnMut(&Packet, &[u8]) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let Kind::Pcap(parser) = &self.kind else {
+            return Ok(());
+        };
+        let header = parser.header();
+        let e = header.endianness;
+        let max = adjust_snaplen(header.snaplen).max(header.snaplen.min(MAX_RECORD as u32));
+        let (unit, scale, nano) = match header.ts_resolution {
+            PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
+            PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
+        };
+        let linktype = u32::from(header.datalink) & 0x03FF_FFFF;
+        let snaplen = adjust_snaplen(header.snaplen);
+        self.src.consume(std::mem::take(&mut self.pending));
+        loop {
+            let name = &self.name;
+            let off = self.src.offset;
+            self.src.fill(16).map_err(|err| Error::io(name, &err))?;
+            let have = self.src.avail().len();
+            if have == 0 {
+                return Ok(());
+            }
+            if have < 16 {
+                return Err(truncated(name, "packet record", off, have, 16));
+            }
+            let caplen = u32_at(self.src.avail(), 8, e);
+            if caplen > max {
+                return Err(Error::msg(format!(
+                    "{name}: invalid packet capture length {caplen} in the record at byte \
+                     offset {off}, bigger than the maximum of {max}"
+                )));
+            }
+            let need = 16 + caplen as usize;
+            self.src.fill(need).map_err(|err| Error::io(name, &err))?;
+            let rec = self.src.avail();
+            if rec.len() < need {
+                return Err(truncated(name, "packet record", off, rec.len(), need));
+            }
+            let rec = &rec[..need];
+            let (ts_sec, ts_frac) = (u32_at(rec, 0, e), u32_at(rec, 4, e));
+            let ts = if ts_frac < unit {
+                Timestamp {
+                    secs: u64::from(ts_sec),
+                    nanos: ts_frac * scale,
+                    nano,
+                }
+            } else {
+                Timestamp {
+                    secs: u64::from(ts_sec) + u64::from(ts_frac / unit),
+                    nanos: (ts_frac % unit) * scale,
+                    nano,
+                }
+            };
+            let packet = Packet {
+                linktype,
+                snaplen,
+                ts,
+                origlen: u32_at(rec, 12, e),
+                data: &rec[16..],
+            };
+            let go = f(&packet, rec)?;
+            self.src.consume(need);
+            if !go {
+                return Ok(());
+            }
         }
     }
 
