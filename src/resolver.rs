@@ -195,6 +195,18 @@ pub fn service_name(port: u16, proto: u8) -> Option<&'static str> {
     }
 }
 
+/// /etc/ethers the other way round, for the packet printer: address to name (the first
+/// entry for an address).
+pub fn ether_names() -> HashMap<[u8; 6], String> {
+    let mut m = HashMap::new();
+    for f in records(&read(&PathBuf::from("/etc/ethers"))) {
+        if let (Some(addr), Some(name)) = (parse_mac(f[0]), f.get(1)) {
+            m.entry(addr).or_insert_with(|| name.to_string());
+        }
+    }
+    m
+}
+
 /// `name number [aliases...]`.
 fn parse_protocols(text: &str) -> HashMap<String, u8> {
     let mut m = HashMap::new();

@@ -27,26 +27,24 @@ pub fn geneve(cx: &mut Ctx, p: &[u8], len: u32) {
     let vni = u32::from(p[4]) << 16 | u32::from(p[5]) << 8 | u32::from(p[6]);
     let reserved = p[7];
     let len = len.wrapping_sub(8);
-    cx.t.s(", Flags [");
-    if flags == 0 {
-        cx.t.s("none");
-    } else {
-        for (bit, name) in [
-            (0x80, "O"),
-            (0x40, "C"),
-            (0x20, "R1"),
-            (0x10, "R2"),
-            (0x08, "R3"),
-            (0x04, "R4"),
-            (0x02, "R5"),
-            (0x01, "R6"),
-        ] {
-            if flags & bit != 0 {
-                cx.t.s(name);
-            }
-        }
-    }
-    cx.t.s("], vni 0x").hex(u64::from(vni), 1);
+    cx.t.s(", Flags [")
+        .bits(
+            u32::from(flags),
+            &[
+                (0x80, "O"),
+                (0x40, "C"),
+                (0x20, "R1"),
+                (0x10, "R2"),
+                (0x08, "R3"),
+                (0x04, "R4"),
+                (0x02, "R5"),
+                (0x01, "R6"),
+            ],
+            "",
+            "none",
+        )
+        .s("], vni 0x")
+        .hex(u64::from(vni), 1);
     if reserved != 0 {
         cx.t.s(", rsvd 0x").hex(u64::from(reserved), 1);
     }

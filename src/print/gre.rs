@@ -35,28 +35,17 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
 }
 
 fn flag_names(cx: &mut Ctx, flags: u16) {
-    cx.t.s(", Flags [");
-    let mut any = false;
-    for (bit, name) in [
-        (CP, "checksum present"),
-        (RP, "routing present"),
-        (KP, "key present"),
-        (SP, "sequence# present"),
-        (SSR, "source routing present"),
-        (AP, "ack present"),
-    ] {
-        if flags & bit != 0 {
-            if any {
-                cx.t.s(", ");
-            }
-            cx.t.s(name);
-            any = true;
-        }
-    }
-    if !any {
-        cx.t.s("none");
-    }
-    cx.t.ch(b']');
+    const NAMES: &[(u32, &str)] = &[
+        (CP as u32, "checksum present"),
+        (RP as u32, "routing present"),
+        (KP as u32, "key present"),
+        (SP as u32, "sequence# present"),
+        (SSR as u32, "source routing present"),
+        (AP as u32, "ack present"),
+    ];
+    cx.t.s(", Flags [")
+        .bits(u32::from(flags), NAMES, ", ", "none")
+        .ch(b']');
 }
 
 /// Reads `n` bytes at `at` of the `len` left on the wire: None (truncated) if not captured

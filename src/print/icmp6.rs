@@ -214,25 +214,18 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
             cx.t.s(", tgt is ").ipv6(tgt);
             if v > 0 {
                 let flags = be32(p, 4)?;
-                cx.t.s(", Flags [");
-                let mut any = false;
-                for (bit, name) in [
-                    (0x8000_0000u32, "router"),
-                    (0x4000_0000, "solicited"),
-                    (0x2000_0000, "override"),
-                ] {
-                    if flags & bit != 0 {
-                        if any {
-                            cx.t.s(", ");
-                        }
-                        cx.t.s(name);
-                        any = true;
-                    }
-                }
-                if !any {
-                    cx.t.s("none");
-                }
-                cx.t.ch(b']');
+                cx.t.s(", Flags [")
+                    .bits(
+                        flags,
+                        &[
+                            (0x8000_0000, "router"),
+                            (0x4000_0000, "solicited"),
+                            (0x2000_0000, "override"),
+                        ],
+                        ", ",
+                        "none",
+                    )
+                    .ch(b']');
                 nd_options(cx, p.get(24..).unwrap_or(&[]), len.saturating_sub(24))?;
             }
         }
@@ -256,25 +249,17 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
                 let life = be16(p, 6)?;
                 let reach = be32(p, 8)?;
                 let retrans = be32(p, 12)?;
-                cx.t.s("\n\thop limit ").u(hop).s(", Flags [");
-                let mut any = false;
-                for (bit, name) in [
-                    (0x80u8, "managed"),
-                    (0x40, "other stateful"),
-                    (0x20, "home agent"),
-                    (0x04, "proxy"),
-                ] {
-                    if flags & bit != 0 {
-                        if any {
-                            cx.t.s(", ");
-                        }
-                        cx.t.s(name);
-                        any = true;
-                    }
-                }
-                if !any {
-                    cx.t.s("none");
-                }
+                cx.t.s("\n\thop limit ").u(hop).s(", Flags [").bits(
+                    u32::from(flags),
+                    &[
+                        (0x80, "managed"),
+                        (0x40, "other stateful"),
+                        (0x20, "home agent"),
+                        (0x04, "proxy"),
+                    ],
+                    ", ",
+                    "none",
+                );
                 cx.t.s("], pref ")
                     .s(match (flags >> 3) & 3 {
                         0 => "medium",
@@ -394,14 +379,9 @@ fn mld2_report(cx: &mut Ctx, p: &[u8], len: u32) -> Option<()> {
         cx.t.s(" [gaddr ").ipv6(p.get(group + 4..group + 20)?);
         let ty = u8_at(p, group)?;
         cx.t.ch(b' ');
-        match ty {
-            1 => cx.t.s("is_in"),
-            2 => cx.t.s("is_ex"),
-            3 => cx.t.s("to_in"),
-            4 => cx.t.s("to_ex"),
-            5 => cx.t.s("allow"),
-            6 => cx.t.s("block"),
-            _ => cx.t.s(" [v2-report-#").u(ty).ch(b']'),
+        match super::igmp::record_type(ty) {
+            Some(name) => cx.t.s(name),
+            None => cx.t.s(" [v2-report-#").u(ty).ch(b']'),
         };
         let ns = usize::from(be16(p, group + 2)?);
         if (len as usize) < group + 20 + ns * 16 {
@@ -463,22 +443,14 @@ fn nd_options(cx: &mut Ctx, o: &[u8], len: u32) -> Option<()> {
                     .s("): ");
                 if body.len() >= 32 {
                     cx.t.ipv6(&body[16..32]).ch(b'/').u(body[2]);
-                    cx.t.s(", Flags [");
-                    let f = body[3];
-                    let mut any = false;
-                    for (bit, name) in [(0x80u8, "onlink"), (0x40, "auto"), (0x20, "router")] {
-                        if f & bit != 0 {
-                            if any {
-                                cx.t.s(", ");
-                            }
-                            cx.t.s(name);
-                            any = true;
-                        }
-                    }
-                    if !any {
-                        cx.t.s("none");
-                    }
-                    cx.t.s("], valid time ");
+                    cx.t.s(", Flags [")
+                        .bits(
+                            u32::from(body[3]),
+                            &[(0x80, "onlink"), (0x40, "auto"), (0x20, "router")],
+                            ", ",
+                            "none",
+                        )
+                        .s("], valid time ");
                     lifetime(cx, be32(body, 4)?);
                     cx.t.s(", pref. time ");
                     lifetime(cx, be32(body, 8)?);

@@ -151,14 +151,9 @@ fn v3_report(cx: &mut Ctx, p: &[u8], len: u32) -> Option<()> {
         let g = p.get(group + 4..group + 8)?;
         cx.t.s(" [gaddr ").ipv4(g).ch(b' ');
         let rt = u8_at(p, group)?;
-        match rt {
-            1 => cx.t.s("is_in"),
-            2 => cx.t.s("is_ex"),
-            3 => cx.t.s("to_in"),
-            4 => cx.t.s("to_ex"),
-            5 => cx.t.s("allow"),
-            6 => cx.t.s("block"),
-            _ => cx.t.s(" [v3-report-#").u(rt).ch(b']'),
+        match record_type(rt) {
+            Some(name) => cx.t.s(name),
+            None => cx.t.s(" [v3-report-#").u(rt).ch(b']'),
         };
         let nsrcs = usize::from(be16(p, group + 2)?);
         if len < group + 8 + (nsrcs << 2) {
@@ -228,4 +223,17 @@ fn v3_query(cx: &mut Ctx, p: &[u8], len: u32) -> Option<()> {
     }
     cx.t.ch(b']');
     Some(())
+}
+
+/// The group record types of IGMPv3 and MLDv2 reports (RFC 3376, RFC 3810: the same list).
+pub fn record_type(t: u8) -> Option<&'static str> {
+    Some(match t {
+        1 => "is_in",
+        2 => "is_ex",
+        3 => "to_in",
+        4 => "to_ex",
+        5 => "allow",
+        6 => "block",
+        _ => return None,
+    })
 }

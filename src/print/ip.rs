@@ -111,21 +111,14 @@ fn verbose_header(cx: &mut Ctx, p: &[u8], hlen: usize, total: u32, off: u16, pro
         .u(be16(p, 4).unwrap_or(0))
         .s(", offset ")
         .u(u64::from(off & 0x1fff) * 8)
-        .s(", flags [");
-    let mut any = false;
-    for (bit, name) in [(0x2000u16, "+"), (0x4000, "DF"), (0x8000, "rsvd")] {
-        if off & bit != 0 {
-            if any {
-                cx.t.s(", ");
-            }
-            cx.t.s(name);
-            any = true;
-        }
-    }
-    if !any {
-        cx.t.s("none");
-    }
-    cx.t.s("], proto ")
+        .s(", flags [")
+        .bits(
+            u32::from(off),
+            &[(0x2000, "+"), (0x4000, "DF"), (0x8000, "rsvd")],
+            ", ",
+            "none",
+        )
+        .s("], proto ")
         .s(proto_name(proto).unwrap_or("unknown"))
         .s(" (")
         .u(proto)

@@ -388,28 +388,21 @@ fn stp_config(cx: &mut Ctx, b: &[u8], len: u32, version: u8) {
         cx.trunc_jump("stp");
         return;
     };
-    cx.t.s(", Flags [");
-    let mut any = false;
-    for (bit, name) in [
-        (0x01u8, "Topology change"),
-        (0x02, "Proposal"),
-        (0x10, "Learn"),
-        (0x20, "Forward"),
-        (0x40, "Agreement"),
-        (0x80, "Topology change ACK"),
-    ] {
-        if flags & bit != 0 {
-            if any {
-                cx.t.s(", ");
-            }
-            cx.t.s(name);
-            any = true;
-        }
-    }
-    if !any {
-        cx.t.s("none");
-    }
-    cx.t.ch(b']');
+    cx.t.s(", Flags [")
+        .bits(
+            u32::from(flags),
+            &[
+                (0x01, "Topology change"),
+                (0x02, "Proposal"),
+                (0x10, "Learn"),
+                (0x20, "Forward"),
+                (0x40, "Agreement"),
+                (0x80, "Topology change ACK"),
+            ],
+            ", ",
+            "none",
+        )
+        .ch(b']');
     if b.len() < 27 {
         cx.trunc_jump("stp");
         return;

@@ -20,23 +20,6 @@ fn tok_or(t: &mut Text, table: Tok, v: u32, unknown: &str) {
     t.s(tok(table, v).unwrap_or(unknown));
 }
 
-/// tcpdump's bittok2str: the names of the bits set, ", " between them, or `none`.
-fn bits(t: &mut Text, table: Tok, v: u32, none: &str) {
-    let mut first = true;
-    for &(b, name) in table {
-        if b != 0 && v & b == b {
-            if !first {
-                t.s(", ");
-            }
-            t.s(name);
-            first = false;
-        }
-    }
-    if first {
-        t.s(none);
-    }
-}
-
 /// tcpdump's nd_printjnp: the bytes as characters, up to a NUL.
 fn jnp(t: &mut Text, b: &[u8]) {
     for &c in b {
@@ -522,7 +505,7 @@ fn private_8021(t: &mut Text, b: &[u8]) -> bool {
             t.s("\n\t    port and protocol vlan id (PPVID): ")
                 .u(u16a(b, 5))
                 .s(", flags [");
-            bits(t, PPVID_FLAGS, u8a(b, 4), "none");
+            t.bits(u8a(b, 4), PPVID_FLAGS, ", ", "none");
             t.s("] (");
             x(t, u8a(b, 4), 2);
             t.ch(b')');
@@ -709,7 +692,7 @@ fn private_8021(t: &mut Text, b: &[u8]) -> bool {
 
 fn aggregation(t: &mut Text, b: &[u8]) {
     t.s("\n\t    aggregation status [");
-    bits(t, AGGREGATION, u8a(b, 4), "none");
+    t.bits(u8a(b, 4), AGGREGATION, ", ", "none");
     t.s("], aggregation port ID ").u(u32a(b, 5));
 }
 
@@ -729,11 +712,11 @@ fn private_8023(t: &mut Text, b: &[u8]) -> bool {
                 return false;
             }
             t.s("\n\t    autonegotiation [");
-            bits(t, AUTONEG, u8a(b, 4), "none");
+            t.bits(u8a(b, 4), AUTONEG, ", ", "none");
             t.s("] (");
             x(t, u8a(b, 4), 2);
             t.s(")\n\t    PMD autoneg capability [");
-            bits(t, PMD_CAPS, u16a(b, 5), "unknown");
+            t.bits(u16a(b, 5), PMD_CAPS, ", ", "unknown");
             t.s("] (");
             x(t, u16a(b, 5), 4);
             t.s(")\n\t    MAU type ");
@@ -747,7 +730,7 @@ fn private_8023(t: &mut Text, b: &[u8]) -> bool {
                 return false;
             }
             t.s("\n\t    MDI power support [");
-            bits(t, MDI_BITS, u8a(b, 4), "none");
+            t.bits(u8a(b, 4), MDI_BITS, ", ", "none");
             t.s("], power pair ");
             tok_or(t, MDI_PAIRS, u8a(b, 5), "unknown");
             t.s(", power class ");
@@ -808,7 +791,7 @@ fn private_tia(t: &mut Text, b: &[u8]) -> bool {
                 return false;
             }
             t.s("\n\t    Media capabilities [");
-            bits(t, TIA_CAPS, u16a(b, 4), "none");
+            t.bits(u16a(b, 4), TIA_CAPS, ", ", "none");
             t.s("] (");
             x(t, u16a(b, 4), 4);
             t.s(")\n\t    Device type [");
@@ -826,7 +809,7 @@ fn private_tia(t: &mut Text, b: &[u8]) -> bool {
             t.s("] (");
             x(t, u8a(b, 4), 2);
             t.s("), Flags [");
-            bits(t, TIA_POLICY_BITS, u8a(b, 5), "none");
+            t.bits(u8a(b, 5), TIA_POLICY_BITS, ", ", "none");
             t.s("]\n\t    Vlan id ")
                 .u((u16a(b, 5) & 0x1ffe) >> 1)
                 .s(", L2 priority ")
@@ -1155,11 +1138,11 @@ fn tlv_value(t: &mut Text, verbose: u8, ty: u32, b: &[u8]) -> Result<bool, ()> {
             }
             let (cap, ena) = (u16a(b, 0), u16a(b, 2));
             t.s("\n\t  System  Capabilities [");
-            bits(t, CAPS, cap, "none");
+            t.bits(cap, CAPS, ", ", "none");
             t.s("] (");
             x(t, cap, 4);
             t.s(")\n\t  Enabled Capabilities [");
-            bits(t, CAPS, ena, "none");
+            t.bits(ena, CAPS, ", ", "none");
             t.s("] (");
             x(t, ena, 4);
             t.ch(b')');

@@ -32,7 +32,7 @@ impl Names {
         if a == [0xff; 6] {
             return Some("Broadcast");
         }
-        let table = self.ethers.get_or_insert_with(read_ethers);
+        let table = self.ethers.get_or_insert_with(crate::resolver::ether_names);
         let key: [u8; 6] = a.try_into().ok()?;
         table.get(&key).map(String::as_str)
     }
@@ -75,27 +75,6 @@ fn reverse(a: &[u8]) -> Option<String> {
         }
         Some(CStr::from_ptr(host.as_ptr()).to_string_lossy().into_owned())
     }
-}
-
-/// /etc/ethers: `aa:bb:cc:dd:ee:ff name` per line.
-fn read_ethers() -> HashMap<[u8; 6], String> {
-    let text = std::fs::read_to_string("/etc/ethers").unwrap_or_default();
-    let mut m = HashMap::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("");
-        let mut f = line.split_whitespace();
-        let (Some(mac), Some(name)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let parts: Vec<u8> = mac
-            .split(':')
-            .filter_map(|p| u8::from_str_radix(p, 16).ok())
-            .collect();
-        if let Ok(key) = <[u8; 6]>::try_from(parts.as_slice()) {
-            m.entry(key).or_insert_with(|| name.to_string());
-        }
-    }
-    m
 }
 
 /// tcpdump's OUI names (oui.c), for `aa:bb:cc:dd:ee:ff (oui NAME)`.

@@ -51,15 +51,15 @@ const ACK: u8 = 0x10;
 const URG: u8 = 0x20;
 
 /// `Flags [S.]`: tcpdump's tcp_flag_values, in its order.
-const FLAG_CHARS: [(u8, u8); 8] = [
-    (0x01, b'F'),
-    (0x02, b'S'),
-    (0x04, b'R'),
-    (0x08, b'P'),
-    (0x10, b'.'),
-    (0x20, b'U'),
-    (0x40, b'E'),
-    (0x80, b'W'),
+const FLAG_NAMES: &[(u32, &str)] = &[
+    (0x01, "F"),
+    (0x02, "S"),
+    (0x04, "R"),
+    (0x08, "P"),
+    (0x10, "."),
+    (0x20, "U"),
+    (0x40, "E"),
+    (0x80, "W"),
 ];
 
 pub fn ports(cx: &mut Ctx, net: &Net, proto: u8, sport: u16, dport: u16) {
@@ -130,16 +130,9 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
         return;
     }
     let flags = p[13];
-    cx.t.s("Flags [");
-    if flags == 0 {
-        cx.t.s("none");
-    }
-    for (bit, c) in FLAG_CHARS {
-        if flags & bit != 0 {
-            cx.t.ch(c);
-        }
-    }
-    cx.t.ch(b']');
+    cx.t.s("Flags [")
+        .bits(u32::from(flags), FLAG_NAMES, "", "none")
+        .ch(b']');
 
     let (mut thseq, mut thack, mut rev) = (0, 0, false);
     if !cx.o.absolute_seq && flags & ACK != 0 {

@@ -143,6 +143,25 @@ impl Text {
         self
     }
 
+    /// tcpdump's bittok2str: the names of the bit groups of `table` set in `v` (in table
+    /// order, `sep` between them), or `none` when there are none.
+    pub fn bits(&mut self, v: u32, table: &[(u32, &str)], sep: &str, none: &str) -> &mut Text {
+        let mut first = true;
+        for &(b, name) in table {
+            if b != 0 && v & b == b {
+                if !first {
+                    self.s(sep);
+                }
+                self.s(name);
+                first = false;
+            }
+        }
+        if first {
+            self.s(none);
+        }
+        self
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }
