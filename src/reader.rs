@@ -74,7 +74,8 @@ pub enum Record<'a> {
 }
 
 enum Kind {
-    Pcap(PcapParser),
+    /// The header, and what it says about every record (worked out once).
+    Pcap(PcapParser, PcapShape),
     PcapNg(PcapNgParser),
 }
 
@@ -109,6 +110,97 @@ fn u16_at(b: &[u8], at: usize, e: Endianness) -> u16 {
     match e {
         Endianness::Big => u16::from_be_bytes(a),
         Endianness::Little => u16::from_le_bytes(a),
+    }
+}
+
+/// Makes sure the next pcap record is buffered whole; its length (header included), or
+/// None at the end of the file.
+fn pcap_record_len<R: Read>(
+    src: &mut Source<R>,
+    name: &str,
+    shape: &PcapShape,
+) -> Result<Option<usize>, Error> {
+    let off = src.offset;
+    src.fill(16).map_err(|e| Error::io(name, &e))?;
+    let have = src.avail().len();
+    if have == 0 {
+        return Ok(None);
+    }
+    if have < 16 {
+        return Err(truncated(name, "packet record", off, have, 16));
+    }
+    let caplen = u32_at(src.avail(), 8, shape.order);
+    if caplen > shape.max {
+        return Err(Error::msg(format!(
+            "{name}: invalid packet capture length {caplen} in the record at byte offset \
+             {off}, bigger than the maximum of {}",
+            shape.max
+        )));
+    }
+    let need = 16 + caplen as usize;
+    src.fill(need).map_err(|e| Error::io(name, &e))?;
+    let have = src.avail().len();
+    if have < need {
+        return Err(truncated(name, "packet record", off, have, need));
+    }
+    Ok(Some(need))
+}
+
+/// What a pcap file's header says about every record in it.
+#[derive(Clone, Copy)]
+struct PcapShape {
+    order: Endianness,
+    /// Largest captured length accepted in a record.
+    max: u32,
+    /// Fraction units per second, and the factor to nanoseconds.
+    unit: u32,
+    scale: u32,
+    nano: bool,
+    linktype: u32,
+    snaplen: u32,
+}
+
+impl PcapShape {
+    fn of(header: &PcapHeader) -> PcapShape {
+        let (unit, scale, nano) = match header.ts_resolution {
+            PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
+            PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
+        };
+        PcapShape {
+            order: header.endianness,
+            max: adjust_snaplen(header.snaplen).max(header.snaplen.min(MAX_RECORD as u32)),
+            unit,
+            scale,
+            nano,
+            linktype: u32::from(header.datalink) & 0x03FF_FFFF,
+            snaplen: adjust_snaplen(header.snaplen),
+        }
+    }
+
+    /// The packet of a whole record (16-byte header, then the data).
+    #[inline]
+    fn packet<'a>(&self, rec: &'a [u8]) -> Packet<'a> {
+        let (secs, frac) = (u32_at(rec, 0, self.order), u32_at(rec, 4, self.order));
+        // The fraction is below one second in any sane file: skip the division then.
+        let (secs, frac) = if frac < self.unit {
+            (u64::from(secs), frac)
+        } else {
+            (
+                u64::from(secs) + u64::from(frac / self.unit),
+                frac % self.unit,
+            )
+        };
+        Packet {
+            linktype: self.linktype,
+            snaplen: self.snaplen,
+            ts: Timestamp {
+                secs,
+                nanos: frac * self.scale,
+                nano: self.nano,
+            },
+            origlen: u32_at(rec, 12, self.order),
+            data: &rec[16..],
+        }
     }
 }
 
@@ -147,7 +239,8 @@ impl<R: Read> Reader<R> {
                     Err(e) => return Err(Error::msg(format!("{name}: {}", chain(&e)))),
                 };
                 src.consume(24);
-                Kind::Pcap(parser)
+                let shape = PcapShape::of(&parser.header());
+                Kind::Pcap(parser, shape)
             }
             SHB => {
                 let len = block_len(&mut src, name, None)?;
@@ -174,12 +267,12 @@ impl<R: Read> Reader<R> {
     }
 
     pub fn is_pcap(&self) -> bool {
-        matches!(self.kind, Kind::Pcap(_))
+        matches!(self.kind, Kind::Pcap(..))
     }
 
     pub fn format(&self) -> Format {
         match &self.kind {
-            Kind::Pcap(p) => Format::Pcap(p.header()),
+            Kind::Pcap(p, _) => Format::Pcap(p.header()),
             Kind::PcapNg(p) => Format::PcapNg(p.section().clone()),
         }
     }
@@ -189,7 +282,7 @@ impl<R: Read> Reader<R> {
     /// pcapng file without one (before the end of the file or of its first section).
     pub fn first_interface(&mut self) -> Result<Option<(u32, u32)>, Error> {
         let endian = match &self.kind {
-            Kind::Pcap(p) => {
+            Kind::Pcap(p, _) => {
                 let h = p.header();
                 return Ok(Some((
                     u32::from(h.datalink) & 0x03FF_FFFF,
@@ -234,7 +327,7 @@ impl<R: Read> Reader<R> {
     pub fn next(&mut self) -> Option<Result<Record<'_>, Error>> {
         self.src.consume(std::mem::take(&mut self.pending));
         match self.kind {
-            Kind::Pcap(_) => self.next_pcap(),
+            Kind::Pcap(..) => self.next_pcap(),
             Kind::PcapNg(_) => self.next_pcapng(),
         }
     }
@@ -246,146 +339,40 @@ impl<R: Read> Reader<R> {
         &mut self,
         mut f: impl FnMut(&Packet, &[u8]) -> Result<bool, Error>,
     ) -> Result<(), Error> {
-        let Kind::Pcap(parser) = &self.kind else {
+        let Kind::Pcap(_, shape) = self.kind else {
             return Ok(());
         };
-        let header = parser.header();
-        let e = header.endianness;
-        let max = adjust_snaplen(header.snaplen).max(header.snaplen.min(MAX_RECORD as u32));
-        let (unit, scale, nano) = match header.ts_resolution {
-            PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
-            PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
-        };
-        let linktype = u32::from(header.datalink) & 0x03FF_FFFF;
-        let snaplen = adjust_snaplen(header.snaplen);
         self.src.consume(std::mem::take(&mut self.pending));
-        loop {
-            let name = &self.name;
-            let off = self.src.offset;
-            self.src.fill(16).map_err(|err| Error::io(name, &err))?;
-            let have = self.src.avail().len();
-            if have == 0 {
-                return Ok(());
-            }
-            if have < 16 {
-                return Err(truncated(name, "packet record", off, have, 16));
-            }
-            let caplen = u32_at(self.src.avail(), 8, e);
-            if caplen > max {
-                return Err(Error::msg(format!(
-                    "{name}: invalid packet capture length {caplen} in the record at byte \
-                     offset {off}, bigger than the maximum of {max}"
-                )));
-            }
-            let need = 16 + caplen as usize;
-            self.src.fill(need).map_err(|err| Error::io(name, &err))?;
-            let rec = self.src.avail();
-            if rec.len() < need {
-                return Err(truncated(name, "packet record", off, rec.len(), need));
-            }
-            let rec = &rec[..need];
-            let (ts_sec, ts_frac) = (u32_at(rec, 0, e), u32_at(rec, 4, e));
-            let ts = if ts_frac < unit {
-                Timestamp {
-                    secs: u64::from(ts_sec),
-                    nanos: ts_frac * scale,
-                    nano,
-                }
-            } else {
-                Timestamp {
-                    secs: u64::from(ts_sec) + u64::from(ts_frac / unit),
-                    nanos: (ts_frac % unit) * scale,
-                    nano,
-                }
-            };
-            let packet = Packet {
-                linktype,
-                snaplen,
-                ts,
-                origlen: u32_at(rec, 12, e),
-                data: &rec[16..],
-            };
-            let go = f(&packet, rec)?;
+        while let Some(need) = pcap_record_len(&mut self.src, &self.name, &shape)? {
+            let rec = &self.src.avail()[..need];
+            let go = f(&shape.packet(rec), rec)?;
             self.src.consume(need);
             if !go {
-                return Ok(());
+                break;
             }
         }
+        Ok(())
     }
 
     fn next_pcap(&mut self) -> Option<Result<Record<'_>, Error>> {
-        let Kind::Pcap(parser) = &self.kind else {
+        let Kind::Pcap(_, shape) = &self.kind else {
             unreachable!()
         };
-        let header = parser.header();
-        let name = &self.name;
-        let off = self.src.offset;
-        if let Err(e) = self.src.fill(16) {
-            return Some(Err(Error::io(name, &e)));
-        }
-        let have = self.src.avail().len();
-        if have == 0 {
-            return None;
-        }
-        if have < 16 {
-            return Some(Err(truncated(name, "packet record", off, have, 16)));
-        }
-        let caplen = u32_at(self.src.avail(), 8, header.endianness);
-        let max = adjust_snaplen(header.snaplen).max(header.snaplen.min(MAX_RECORD as u32));
-        if caplen > max {
-            return Some(Err(Error::msg(format!(
-                "{name}: invalid packet capture length {caplen} in the record at byte offset \
-                 {off}, bigger than the maximum of {max}"
-            ))));
-        }
-        let need = 16 + caplen as usize;
-        if let Err(e) = self.src.fill(need) {
-            return Some(Err(Error::io(name, &e)));
-        }
-        let have = self.src.avail().len();
-        if have < need {
-            return Some(Err(truncated(name, "packet record", off, have, need)));
-        }
+        let need = match pcap_record_len(&mut self.src, &self.name, shape) {
+            Ok(Some(need)) => need,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        };
         self.pending = need;
-        let raw = match parser.next_raw_packet(&self.src.avail()[..need]) {
-            Ok((_, raw)) => raw,
-            Err(e) => {
-                return Some(Err(Error::msg(format!(
-                    "{name}: bad packet record at byte offset {off}: {}",
-                    chain(&e)
-                ))))
-            }
+        let rec = &self.src.avail()[..need];
+        let raw = RawPcapPacket {
+            ts_sec: u32_at(rec, 0, shape.order),
+            ts_frac: u32_at(rec, 4, shape.order),
+            incl_len: u32_at(rec, 8, shape.order),
+            orig_len: u32_at(rec, 12, shape.order),
+            data: Cow::Borrowed(&rec[16..]),
         };
-        let (unit, scale, nano) = match header.ts_resolution {
-            PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
-            PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
-        };
-        // The fraction is below one second in any sane file: skip the division then.
-        let ts = if raw.ts_frac < unit {
-            Timestamp {
-                secs: u64::from(raw.ts_sec),
-                nanos: raw.ts_frac * scale,
-                nano,
-            }
-        } else {
-            Timestamp {
-                secs: u64::from(raw.ts_sec) + u64::from(raw.ts_frac / unit),
-                nanos: (raw.ts_frac % unit) * scale,
-                nano,
-            }
-        };
-        let data: &[u8] = match &raw.data {
-            Cow::Borrowed(d) => d,
-            Cow::Owned(_) => unreachable!("parsed from a borrowed slice"),
-        };
-        let packet = Packet {
-            linktype: u32::from(header.datalink) & 0x03FF_FFFF,
-            snaplen: adjust_snaplen(header.snaplen),
-            ts,
-            origlen: raw.orig_len,
-            data,
-        };
-        Some(Ok(Record::Packet(packet, Raw::Pcap(raw))))
+        Some(Ok(Record::Packet(shape.packet(rec), Raw::Pcap(raw))))
     }
 
     fn next_pcapng(&mut self) -> Option<Result<Record<'_>, Error>> {
