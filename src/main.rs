@@ -9,6 +9,7 @@ mod offline;
 mod output;
 mod print;
 mod privs;
+mod readahead;
 mod reader;
 mod resolver;
 mod ring;

@@ -2,7 +2,7 @@
 //! unchanged (`-w`) or print a line for each; stop after `-c` kept packets.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::cli::Config;
@@ -26,15 +26,15 @@ impl Sink {
     }
 }
 
-fn open_input(path: &Path, name: &str) -> Result<Box<dyn Read>, Error> {
+fn open_input(path: &Path, name: &str) -> Result<File, Error> {
     if path.as_os_str() == "-" {
         let fd = io::stdin().lock();
         let f = std::os::fd::AsFd::as_fd(&fd)
             .try_clone_to_owned()
             .map_err(|e| Error::io(name, &e))?;
-        return Ok(Box::new(File::from(f)));
+        return Ok(File::from(f));
     }
-    Ok(Box::new(File::open(path).map_err(|e| Error::io(name, &e))?))
+    File::open(path).map_err(|e| Error::io(name, &e))
 }
 
 pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
@@ -79,9 +79,9 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
     finished.and(result)
 }
 
-fn filter_loop<R: Read>(
+fn filter_loop(
     cfg: &Config,
-    reader: &mut Reader<R>,
+    reader: &mut Reader,
     filters: &mut Filters,
     sink: &mut Sink,
 ) -> Result<(), Error> {

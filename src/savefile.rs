@@ -359,7 +359,7 @@ impl State {
     /// Opens `name` and writes its headers.
     fn open(&mut self, name: PathBuf) -> Result<(), Error> {
         self.name = name;
-        let (out, ledger) = Ledger::open(&self.name, BUF_SIZE)?;
+        let (out, ledger) = Ledger::open(&self.name, BUF_SIZE, false)?;
         let mut cur = Current {
             out,
             ledger,
@@ -1656,7 +1656,8 @@ mod tests {
             let crate_ns = t.elapsed().as_nanos() as f64 / f64::from(n);
 
             // Ours, through the same kind of buffer.
-            let (mut out, mut ledger) = Ledger::open(Path::new("/dev/null"), BUF_SIZE).unwrap();
+            let (mut out, mut ledger) =
+                Ledger::open(Path::new("/dev/null"), BUF_SIZE, false).unwrap();
             let t = Instant::now();
             for i in 0..n {
                 let ts = (1_700_000_000 + u64::from(i)) * 1_000_000 + 5;
@@ -1682,7 +1683,7 @@ mod tests {
                 let path = d.path("b.pcap");
                 let mut best = f64::MAX;
                 for _ in 0..3 {
-                    let (mut out, mut ledger) = Ledger::open(&path, size).unwrap();
+                    let (mut out, mut ledger) = Ledger::open(&path, size, false).unwrap();
                     let t = Instant::now();
                     for i in 0..n {
                         let ts = (1_700_000_000 + u64::from(i)) * 1_000_000;
