@@ -2,8 +2,8 @@
 //! a link type (once per link type, as pcapng files can mix them), running it over packets,
 //! and printing compiled programs (-d, -dd, -ddd).
 
-use filter_compiler::cbpf::{K, RET};
-use filter_compiler::interp::{self, Meta};
+use filter_compiler::interp::Meta;
+use filter_compiler::vm::Vm;
 use filter_compiler::{dump, LinkType, Options, Program, Target};
 
 use crate::cli::{strip_comments, Config, DumpFormat, FilterSource};
@@ -95,9 +95,9 @@ pub struct Filters {
     optimize: bool,
     resolver: SystemResolver,
     /// Per link type met so far (a file has one or a few: a list beats hashing per
-    /// packet). None: no program for this link type, keep every packet (empty expression
-    /// only).
-    programs: Vec<(u32, Option<Program>)>,
+    /// packet): the program, and its decoded form that runs over the packets. None: no
+    /// program for this link type, keep every packet (empty expression only).
+    programs: Vec<(u32, Option<(Program, Vm)>)>,
     meta: Meta,
 }
 
@@ -123,13 +123,11 @@ impl Filters {
             Some(i) => i,
             None => {
                 let prog = match LinkType::from_linktype(linktype) {
-                    Some(lt) => Some(compile(
-                        &self.expr,
-                        lt,
-                        snaplen,
-                        self.optimize,
-                        &self.resolver,
-                    )?),
+                    Some(lt) => {
+                        let p = compile(&self.expr, lt, snaplen, self.optimize, &self.resolver)?;
+                        let vm = Vm::new(&p.insns);
+                        Some((p, vm))
+                    }
                     None if self.is_empty() => None,
                     None => {
                         return Err(Error::msg(format!(
@@ -144,7 +142,7 @@ impl Filters {
                 self.programs.len() - 1
             }
         };
-        Ok(self.programs[i].1.as_ref())
+        Ok(self.programs[i].1.as_ref().map(|(p, _)| p))
     }
 
     /// Whether a packet passes: the program returns nonzero.
@@ -165,21 +163,10 @@ impl Filters {
             .and_then(|(_, p)| p.as_ref());
         let pass = match prog {
             None => true,
-            Some(p) => run(p, pkt, wirelen, &self.meta),
+            Some((_, vm)) => vm.run(pkt, wirelen, &self.meta) != 0,
         };
         Ok(pass)
     }
-}
-
-/// Runs a program. A program that is a single `ret #k` (what an empty expression compiles to)
-/// is answered without the interpreter.
-pub fn run(prog: &Program, pkt: &[u8], wirelen: u32, meta: &Meta) -> bool {
-    if let [only] = prog.insns.as_slice() {
-        if only.code == RET | K {
-            return only.k != 0;
-        }
-    }
-    interp::run(&prog.insns, pkt, wirelen, meta) != 0
 }
 
 /// The program printed in one of tcpdump's formats, ending with a newline.

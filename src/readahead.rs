@@ -22,6 +22,12 @@ pub const HEAD: usize = 256 * 1024 + 64;
 pub const ALIGN: usize = 64;
 /// Chunks read but not yet taken: enough to ride out a slow read or a slow record.
 const DEPTH: usize = 2;
+/// Buffers in all: DEPTH waiting, one being read into, one the caller works through. They
+/// are made once and go round (fresh memory for every chunk costs page faults, and in a VM
+/// that returns freed memory to its host, the host's faults too).
+const BUFFERS: usize = DEPTH + 2;
+/// The length of a chunk's buffer.
+pub const BUF_LEN: usize = HEAD + ALIGN + CHUNK;
 
 /// One chunk of the file: `len` bytes at `buf[start..]`, with at least [`HEAD`] bytes of
 /// the buffer in front of them.
@@ -40,7 +46,7 @@ impl ReadAhead {
     /// Starts reading `file` (a file, a pipe, anything) from its current position.
     pub fn start<R: Read + Send + 'static>(file: R) -> io::Result<ReadAhead> {
         let (full_tx, full) = mpsc::sync_channel(DEPTH);
-        let (free, free_rx) = mpsc::sync_channel(DEPTH + 2);
+        let (free, free_rx) = mpsc::sync_channel(BUFFERS);
         thread::Builder::new()
             .name("read-ahead".into())
             .spawn(move || reader(file, &full_tx, &free_rx))?;
@@ -52,9 +58,10 @@ impl ReadAhead {
         self.full.recv().ok()
     }
 
-    /// Gives a buffer back for another chunk (buffers of another size are dropped).
+    /// Gives a chunk's buffer back for another chunk once the caller is done with it (every
+    /// one must come back, or the thread runs out). Other buffers are dropped.
     pub fn recycle(&mut self, buf: Vec<u8>) {
-        if buf.len() == HEAD + ALIGN + CHUNK {
+        if buf.len() == BUF_LEN {
             let _ = self.free.try_send(buf);
         }
     }
@@ -64,10 +71,19 @@ impl ReadAhead {
 /// It is never joined: a pipe can block it in read(2) for ever after the caller has seen
 /// all it wants (`-c`), and it owns nothing but the file.
 fn reader<R: Read>(mut file: R, full: &SyncSender<io::Result<Chunk>>, free: &Receiver<Vec<u8>>) {
+    let mut made = 0;
     loop {
-        let mut buf = free
-            .try_recv()
-            .unwrap_or_else(|_| vec![0; HEAD + ALIGN + CHUNK]);
+        let mut buf = match free.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if made < BUFFERS => {
+                made += 1;
+                vec![0; BUF_LEN]
+            }
+            Err(_) => match free.recv() {
+                Ok(buf) => buf,
+                Err(_) => return,
+            },
+        };
         let start = HEAD + (ALIGN - (buf.as_ptr() as usize + HEAD) % ALIGN) % ALIGN;
         // One read per chunk: a regular file fills it, a pipe hands over what it has, which
         // is passed on at once (a `tcpdump -w - | bpfdump -r -` shows packets as they come).

@@ -31,7 +31,7 @@ pub const CUSTOM_NON_COPIABLE: u32 = 0x4000_0BAD;
 
 /// libpcap's limit on a pcapng block, also our cap on a pcap record's captured length.
 const MAX_RECORD: usize = 16 * 1024 * 1024;
-use crate::readahead::ReadAhead;
+use crate::readahead::{ReadAhead, BUF_LEN};
 
 /// The header of the file, which the writer copies.
 pub enum Format {
@@ -550,9 +550,20 @@ impl Source {
                 ahead.recycle(old);
                 self.start = to;
                 self.end = data.end;
-            } else {
+            } else if self.buf.len() == BUF_LEN {
                 // A tail longer than the room in front of a chunk (a huge record, or a
-                // look-ahead): the chunk's data is appended to our buffer instead.
+                // look-ahead): it and the chunk's data go into a buffer of our own, and
+                // both chunk buffers go back.
+                let mut own = Vec::with_capacity(have + chunk.len);
+                own.extend_from_slice(&self.buf[self.start..self.end]);
+                own.extend_from_slice(&chunk.buf[data]);
+                let old = std::mem::replace(&mut self.buf, own);
+                ahead.recycle(old);
+                ahead.recycle(chunk.buf);
+                self.start = 0;
+                self.end = self.buf.len();
+            } else {
+                // Already in a buffer of our own: the chunk's data is appended to it.
                 self.buf.copy_within(self.start..self.end, 0);
                 self.buf.truncate(have);
                 self.buf.extend_from_slice(&chunk.buf[data]);

@@ -21,6 +21,7 @@ pub mod optimize;
 pub mod parse;
 pub mod resolve;
 pub mod target;
+pub mod vm;
 
 pub use cbpf::{Insn, Program};
 pub use error::Error;

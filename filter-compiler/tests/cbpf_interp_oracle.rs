@@ -15,6 +15,7 @@
 use filter_compiler::cbpf::{self, Insn};
 use filter_compiler::dump::parse_decimal;
 use filter_compiler::interp::{run, Meta};
+use filter_compiler::vm::Vm;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -200,6 +201,19 @@ fn interpreter_matches_tcpdump_on_captures() {
                     .into_iter()
                     .map(|p| p.0)
                     .collect();
+            // The decoded form (what bpfdump -r runs) gives the same value on every packet.
+            let vm = Vm::new(&prog);
+            for (stamp, data, wirelen) in &cap.packets {
+                let (want, got) = (
+                    run(&prog, data, *wirelen, &meta),
+                    vm.run(data, *wirelen, &meta),
+                );
+                if want != got {
+                    failures.push(format!(
+                        "{name} {expr:?}: packet {stamp:?}: interp {want}, vm {got}"
+                    ));
+                }
+            }
             let ours: BTreeSet<Stamp> = cap
                 .packets
                 .iter()

@@ -3,6 +3,7 @@ use filter_compiler::cbpf::{self, Insn};
 use filter_compiler::check::{check, opcode_allowed};
 use filter_compiler::dump;
 use filter_compiler::interp::{run, try_run, Abort, Meta};
+use filter_compiler::vm::Vm;
 use proptest::prelude::*;
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -78,6 +79,20 @@ fn plausible_program() -> impl Strategy<Value = Vec<Insn>> {
     })
 }
 
+/// Programs of small constants and offsets, to run over packets of small byte values: loads
+/// then often equal the constants they are compared with, so both arms of every jump and
+/// the edge of every relation get taken.
+fn small_program() -> impl Strategy<Value = Vec<Insn>> {
+    let insn = (
+        opcode(),
+        0u8..4,
+        0u8..4,
+        prop_oneof![8 => 0u32..6, 1 => constant()],
+    )
+        .prop_map(|(c, jt, jf, k)| Insn::new(c, jt, jf, k));
+    prop::collection::vec(insn, 1..32)
+}
+
 fn meta() -> impl Strategy<Value = Meta> {
     (
         any::<u16>(),
@@ -145,6 +160,26 @@ proptest! {
         meta in meta(),
     ) {
         let _ = run(&prog, &pkt, wirelen, &meta);
+    }
+
+    /// The decoded form returns what the reference interpreter returns, for any program
+    /// (checked or not), packet and metadata.
+    #[test]
+    fn vm_agrees_with_interp(
+        prog in prop_oneof![
+            prop::collection::vec(insn(), 0..40),
+            plausible_program(),
+            small_program(),
+        ],
+        pkt in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..128),
+            prop::collection::vec(0u8..4, 0..24),
+        ],
+        wirelen in any::<u32>(),
+        meta in meta(),
+    ) {
+        let vm = Vm::new(&prog);
+        prop_assert_eq!(vm.run(&pkt, wirelen, &meta), run(&prog, &pkt, wirelen, &meta), "\n{}", dump::asm(&prog));
     }
 
     /// A program the checker accepts only ever stops at a `ret`, on a packet bound, or on a
