@@ -145,6 +145,19 @@ impl Filters {
         Ok(self.programs[i].1.as_ref().map(|(p, _)| p))
     }
 
+    /// The decoded program for a link type (None: keep everything) and the metadata to run
+    /// it with, for a caller that runs it over many packets of that link type.
+    pub fn decoded(&mut self, linktype: u32, snaplen: u32) -> Result<(Option<&Vm>, &Meta), Error> {
+        self.program(linktype, snaplen)?;
+        let vm = self
+            .programs
+            .iter()
+            .find(|(lt, _)| *lt == linktype)
+            .and_then(|(_, p)| p.as_ref())
+            .map(|(_, vm)| vm);
+        Ok((vm, &self.meta))
+    }
+
     /// Whether a packet passes: the program returns nonzero.
     pub fn matches(
         &mut self,

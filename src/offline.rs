@@ -87,9 +87,14 @@ fn filter_loop(
 ) -> Result<(), Error> {
     let mut kept: u64 = 0;
     if let (true, Sink::File(w)) = (reader.is_pcap(), &mut *sink) {
-        // pcap into pcap: records are copied as they are, straight from the read buffer.
-        return reader.pcap_records(|p, rec| {
-            if !filters.matches(p.linktype, p.snaplen, p.data, p.origlen)? {
+        // pcap into pcap: records are copied as they are, straight from the read buffer,
+        // all through the one program of the file's link type.
+        let Some((linktype, snaplen)) = reader.first_interface()? else {
+            return Ok(());
+        };
+        let (vm, meta) = filters.decoded(linktype, snaplen)?;
+        return reader.pcap_records(|data, origlen, rec| {
+            if vm.is_some_and(|vm| vm.run(data, origlen, meta) == 0) {
                 return Ok(true);
             }
             w.pcap_record(rec)?;
