@@ -98,6 +98,9 @@ fn filter_loop(
                 return Ok(true);
             }
             w.pcap_record(rec)?;
+            if cfg.live.packet_buffered {
+                w.flush()?;
+            }
             kept += 1;
             Ok(cfg.count != Some(kept))
         });
@@ -114,7 +117,12 @@ fn filter_loop(
                     continue;
                 }
                 match sink {
-                    Sink::File(w) => w.packet(&raw)?,
+                    Sink::File(w) => {
+                        w.packet(&raw)?;
+                        if cfg.live.packet_buffered {
+                            w.flush()?;
+                        }
+                    }
                     Sink::Summary(pr) => pr.packet(&p).map_err(|e| Error::io("stdout", &e))?,
                 }
                 kept += 1;

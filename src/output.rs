@@ -596,8 +596,8 @@ impl CaptureWriter {
         self.packet(&Raw::Block(raw.clone()))
     }
 
-    /// Flushes everything; the file is complete.
-    pub fn finish(mut self) -> Result<(), Error> {
+    /// Hands everything written so far to the OS (`-U`).
+    pub fn flush(&mut self) -> Result<(), Error> {
         let label = self.ledger.label();
         let r = match &mut self.inner {
             Inner::Pcap(w) => w.flush().map_err(|e| Error::io(label, &e)),
@@ -605,9 +605,17 @@ impl CaptureWriter {
             Inner::Closed => Ok(()),
         };
         match r {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.ledger.settle();
+                Ok(())
+            }
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// Flushes everything; the file is complete.
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.flush()
     }
 }
 

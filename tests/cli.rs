@@ -849,3 +849,62 @@ fn filtered_output_matches_tcpdump() {
     }
     eprintln!("compared {compared} filtered outputs with tcpdump's");
 }
+
+/// From a pipe to a pipe: packets come out as they go in, once each record is whole (a
+/// `tcpdump -w - | bpfdump -r - -w - | ...` chain is live), with `-U` for `-w`.
+#[test]
+fn pipe_to_pipe_is_live() {
+    use std::io::{Read, Write};
+    let opts = PcapOpts::default();
+    let recs = records(&some_frames(3), false);
+    let mut c = command(&["-U", "-r", "-", "-w", "-"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut si = child.stdin.take().unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = so.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            let _ = tx.send(got.clone());
+        }
+    });
+    // The header and two records; the pipe stays open.
+    let mut first = pcap_header(opts);
+    first.extend(pcap_record(opts, &recs[0]));
+    first.extend(pcap_record(opts, &recs[1]));
+    si.write_all(&first).unwrap();
+    si.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while seen.len() < first.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(got) => seen = got,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "only {} of {} bytes came through before EOF",
+                    seen.len(),
+                    first.len()
+                );
+            }
+        }
+    }
+    assert_eq!(seen, first);
+    // The rest, then EOF: the whole file.
+    si.write_all(&pcap_record(opts, &recs[2])).unwrap();
+    drop(si);
+    assert!(child.wait().unwrap().success());
+    let all = std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(5)).ok())
+        .last()
+        .unwrap_or(seen);
+    assert_eq!(all, pcap_file(opts, &recs));
+}
