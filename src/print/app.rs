@@ -147,7 +147,7 @@ fn ssh(cx: &mut Ctx, p: &[u8], len: u32) {
     for (i, want) in b"SSH-".iter().enumerate() {
         match p.get(i) {
             None => {
-                cx.trunc("ssh");
+                cx.trunc_jump("ssh");
                 return;
             }
             Some(c) if c != want => return,
@@ -157,7 +157,7 @@ fn ssh(cx: &mut Ctx, p: &[u8], len: u32) {
     let mut i = 4;
     while i < len {
         let Some(&c) = p.get(i) else {
-            cx.trunc("ssh");
+            cx.trunc_jump("ssh");
             return;
         };
         if c == b'\n' {
@@ -282,8 +282,8 @@ fn text_line(
     let start = idx;
     while idx < len {
         let Some(&c) = p.get(idx) else {
-            // tcpdump's GET_U_1 past the capture: only the marker.
-            cx.trunc(proto);
+            // tcpdump's GET_U_1 past the capture: only the marker, by longjmp.
+            cx.trunc_jump(proto);
             return 0;
         };
         if c == b'\n' {
@@ -302,7 +302,7 @@ fn text_line(
                 }
                 Some(_) => return 0,
                 None => {
-                    cx.trunc(proto);
+                    cx.trunc_jump(proto);
                     return 0;
                 }
             }

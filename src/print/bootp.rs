@@ -10,7 +10,7 @@ type R = Option<()>;
 
 pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     if body(cx, p, len).is_none() {
-        cx.trunc("bootp");
+        cx.trunc_jump("bootp");
     }
 }
 

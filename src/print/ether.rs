@@ -109,16 +109,16 @@ pub fn ethernet(cx: &mut Ctx, data: &[u8], len: u32) -> usize {
             return data.len();
         };
         if cx.o.link {
+            if at > 14 {
+                // tcpdump names a tag's type as a tag only once that tag is captured.
+                type_label(cx, ty);
+            }
             tci(cx, tag);
             cx.t.s(", ");
         }
         ty = inner;
-        if cx.o.link && ty > MAX_LENGTH {
-            cx.t.s("ethertype ")
-                .s(name(ty).unwrap_or("Unknown"))
-                .s(" (0x")
-                .hex(u64::from(ty), 4)
-                .s("), ");
+        if cx.o.link && ty > MAX_LENGTH && !is_vlan(ty) {
+            type_label(cx, ty);
         }
         at += 4;
         len = len.saturating_sub(4);
@@ -142,6 +142,15 @@ pub fn ethernet(cx: &mut Ctx, data: &[u8], len: u32) -> usize {
         default_print(cx, payload);
     }
     at
+}
+
+/// `ethertype NAME (0xHHHH), ` after a VLAN tag, with -e.
+fn type_label(cx: &mut Ctx, ty: u16) {
+    cx.t.s("ethertype ")
+        .s(name(ty).unwrap_or("Unknown"))
+        .s(" (0x")
+        .hex(u64::from(ty), 4)
+        .s("), ");
 }
 
 /// Prints a payload of type `ty`; false if there is no printer for it.

@@ -207,13 +207,30 @@ fn tstamp(t: &mut super::text::Text, ms: u32) {
         .u_pad(u64::from(msec), 3);
 }
 
+/// Whether `describe` ran out where tcpdump's icmp_print has a checked test (a plain
+/// marker) rather than a GET_ macro (a longjmp). With type and code captured, those are the
+/// quoted protocol of a port unreachable, the router advertisement (its header and each
+/// entry), the quoted destination of time exceeded and the times of a timestamp reply;
+/// each is checked before anything else of its message is read.
+fn stops_at_check(p: &[u8]) -> bool {
+    match (p.first(), p.get(1)) {
+        (Some(3), Some(3)) => p.len() < 18,
+        (Some(9 | 11 | 14), Some(_)) => true,
+        _ => false,
+    }
+}
+
 pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
     // The description is built after "ICMP " and thrown away if a field is missing.
     let mark = cx.t.len();
     cx.t.s("ICMP ");
     if describe(cx, p).is_none() {
         cx.t.truncate(mark);
-        cx.trunc("icmp");
+        if stops_at_check(p) {
+            cx.trunc("icmp");
+        } else {
+            cx.trunc_jump("icmp");
+        }
         return;
     }
     cx.t.s(", length ").u(len);

@@ -88,7 +88,7 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
         }
     }
     let Some(ty) = u8_at(p, 0) else {
-        cx.trunc("icmp6");
+        cx.trunc_jump("icmp6");
         return;
     };
     cx.t.s("ICMP6, ");
@@ -100,12 +100,26 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
         cx.t.s(", length ").u(len);
     }
     if body(cx, ty, p, len).is_none() {
-        cx.trunc("icmp6");
+        cx.trunc_jump("icmp6");
     }
 }
 
-/// None where tcpdump's bounds check fails.
+/// None where one of tcpdump's GET_ macros runs past the capture (its longjmp); the few
+/// reads tcpdump guards with a checked test go through `checked!` instead.
 fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
+    // tcpdump's `goto trunc`: the plain marker, and nothing more of the message (not even
+    // the closing ", length").
+    macro_rules! checked {
+        ($e:expr) => {
+            match $e {
+                Some(v) => v,
+                None => {
+                    cx.trunc("icmp6");
+                    return Some(());
+                }
+            }
+        };
+    }
     let code = u8_at(p, 1)?;
     let v = cx.o.verbose;
     let q = p.get(8..).unwrap_or(&[]);
@@ -131,7 +145,7 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
                     cx.t.ch(b' ').ipv6(dst).s(", source address ").ipv6(src);
                 }
                 4 => {
-                    let (proto, dport) = upper_layer(q)?;
+                    let (proto, dport) = checked!(upper_layer(q));
                     let dst = q.get(24..40)?;
                     match proto {
                         6 | 17 => {
@@ -162,7 +176,8 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
             }
         }
         2 => {
-            cx.t.s(", mtu ").u(be32(p, 4)?);
+            let mtu = be32(p, 4)?;
+            cx.t.s(", mtu ").u(mtu);
         }
         3 => match code {
             0 => {
@@ -177,7 +192,7 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
             }
         },
         4 => {
-            q.get(24..40)?;
+            checked!(q.get(24..40));
             let ptr = be32(p, 4)?;
             match code {
                 0 => cx.t.s(", erroneous - octet ").u(ptr),
@@ -206,7 +221,11 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
             let tgt = p.get(8..24)?;
             cx.t.s(", who has ").ipv6(tgt);
             if v > 0 {
-                nd_options(cx, p.get(24..).unwrap_or(&[]), len.saturating_sub(24))?;
+                checked!(nd_options(
+                    cx,
+                    p.get(24..).unwrap_or(&[]),
+                    len.saturating_sub(24)
+                ));
             }
         }
         136 => {
@@ -226,7 +245,11 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
                         "none",
                     )
                     .ch(b']');
-                nd_options(cx, p.get(24..).unwrap_or(&[]), len.saturating_sub(24))?;
+                checked!(nd_options(
+                    cx,
+                    p.get(24..).unwrap_or(&[]),
+                    len.saturating_sub(24)
+                ));
             }
         }
         137 => {
@@ -234,12 +257,20 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
             let tgt = p.get(8..24)?;
             cx.t.s(", ").ipv6(dst).s(" to ").ipv6(tgt);
             if v > 0 {
-                nd_options(cx, p.get(40..).unwrap_or(&[]), len.saturating_sub(40))?;
+                checked!(nd_options(
+                    cx,
+                    p.get(40..).unwrap_or(&[]),
+                    len.saturating_sub(40)
+                ));
             }
         }
         133 => {
             if v > 0 {
-                nd_options(cx, p.get(8..).unwrap_or(&[]), len.saturating_sub(8))?;
+                checked!(nd_options(
+                    cx,
+                    p.get(8..).unwrap_or(&[]),
+                    len.saturating_sub(8)
+                ));
             }
         }
         134 => {
@@ -274,7 +305,11 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
                     .s("ms, retrans timer ")
                     .u(retrans)
                     .s("ms");
-                nd_options(cx, p.get(16..).unwrap_or(&[]), len.saturating_sub(16))?;
+                checked!(nd_options(
+                    cx,
+                    p.get(16..).unwrap_or(&[]),
+                    len.saturating_sub(16)
+                ));
             }
         }
         143 => {
@@ -289,7 +324,8 @@ fn body(cx: &mut Ctx, ty: u8, p: &[u8], len: u32) -> Option<()> {
             }
         }
         144 | 146 => {
-            cx.t.s(", id 0x").hex(u64::from(be16(p, 4)?), 4);
+            let id = be16(p, 4)?;
+            cx.t.s(", id 0x").hex(u64::from(id), 4);
         }
         141 | 142 => {}
         _ => {

@@ -10,7 +10,7 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
         return;
     }
     if describe(cx, p, len).is_none() {
-        cx.trunc("igmp");
+        cx.trunc_jump("igmp");
         return;
     }
     if cx.o.verbose > 0

@@ -58,10 +58,14 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     let dst = &p[16..20];
     if cx.o.verbose > 0 {
         verbose_header(cx, p, hlen, total, off, proto);
-        if !print_options_ok(cx, p, hlen) {
-            cx.t.ipv4(src).s(" > ").ipv4(dst).s(": ");
-            cx.trunc("ip");
-            return;
+        match print_options(cx, p, hlen) {
+            Opts::Whole => {}
+            Opts::Cut => {
+                cx.t.ipv4(src).s(" > ").ipv4(dst).s(": ");
+                cx.trunc("ip");
+                return;
+            }
+            Opts::Jumped => return,
         }
     }
     if off & 0x1fff == 0 {
@@ -74,7 +78,7 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
                 .s(") < header length(")
                 .u(hlen as u64)
                 .s(")]");
-            cx.trunc("ip");
+            cx.trunc_jump("ip");
             return;
         }
         let net = Net::V4 {
@@ -127,15 +131,33 @@ fn verbose_header(cx: &mut Ctx, p: &[u8], hlen: usize, total: u32, off: u16, pro
     let _ = (hlen, total);
 }
 
+/// How far ip_optprint got through the options.
+enum Opts {
+    Whole,
+    /// An option's body, or a route or timestamp entry, ran past the capture (a checked
+    /// failure in tcpdump): it notes " [truncated-option]", then prints the addresses and
+    /// stops.
+    Cut,
+    /// An option's type or length byte was past the capture (a GET_U_1): tcpdump longjmps
+    /// out with " [|ip]" in the middle of the list; already printed.
+    Jumped,
+}
+
 /// -v: the options and the header checksum note, then the line break before the addresses.
-/// False if the options were cut off (tcpdump then prints the addresses and stops).
-fn print_options_ok(cx: &mut Ctx, p: &[u8], hlen: usize) -> bool {
-    let mut whole = true;
+fn print_options(cx: &mut Ctx, p: &[u8], hlen: usize) -> Opts {
+    let mut got = Opts::Whole;
     if hlen > 20 {
         cx.t.s(", options (");
-        if !options(cx, p.get(20..hlen.min(p.len())).unwrap_or(&[]), hlen - 20) {
-            cx.t.s(" [truncated-option]");
-            whole = false;
+        match options(cx, &p[20..], hlen - 20) {
+            Opts::Whole => {}
+            Opts::Cut => {
+                cx.t.s(" [truncated-option]");
+                got = Opts::Cut;
+            }
+            Opts::Jumped => {
+                cx.trunc_jump("ip");
+                return Opts::Jumped;
+            }
         }
         cx.t.ch(b')');
     }
@@ -151,18 +173,20 @@ fn print_options_ok(cx: &mut Ctx, p: &[u8], hlen: usize) -> bool {
         }
     }
     cx.t.s(")\n    ");
-    whole
+    got
 }
 
-/// tcpdump's ip_optprint; false when an option runs past what was captured.
-fn options(cx: &mut Ctx, o: &[u8], length: usize) -> bool {
+/// tcpdump's ip_optprint. `o` runs from the first option to the end of what was captured
+/// of the datagram, not just to the end of the header: like tcpdump, a length byte or a
+/// route or timestamp entry may be read from the bytes after the options.
+fn options(cx: &mut Ctx, o: &[u8], length: usize) -> Opts {
     let mut at = 0;
     let mut sep = "";
     while at < length {
         cx.t.s(sep);
         sep = ",";
         let Some(&kind) = o.get(at) else {
-            return false;
+            return Opts::Jumped;
         };
         match kind {
             0 => cx.t.s("EOL"),
@@ -180,24 +204,27 @@ fn options(cx: &mut Ctx, o: &[u8], length: usize) -> bool {
             1
         } else {
             let Some(&l) = o.get(at + 1) else {
-                return false;
+                return Opts::Jumped;
             };
             if l < 2 {
                 cx.t.s(" [bad length ").u(l).ch(b']');
-                return true;
+                return Opts::Whole;
             }
             usize::from(l)
         };
         if len > length - at {
             cx.t.s(" [bad length ").u(len as u64).ch(b']');
-            return true;
+            return Opts::Whole;
         }
         let Some(body) = o.get(at..at + len) else {
-            return false;
+            return Opts::Cut;
         };
-        match kind {
-            0 => return true,
-            7 | 131 | 137 => route(cx, body),
+        let after = &o[at..];
+        // None where a route or timestamp entry is past the capture.
+        let entries = match kind {
+            0 => return Opts::Whole,
+            7 | 131 | 137 => route(cx, after, len),
+            68 => timestamp(cx, after, len),
             148 => {
                 if len < 4 {
                     cx.t.s(" [bad length ").u(len as u64).ch(b']');
@@ -207,37 +234,102 @@ fn options(cx: &mut Ctx, o: &[u8], length: usize) -> bool {
                         cx.t.s(" value ").u(v);
                     }
                 }
+                Some(())
             }
-            _ => {}
+            _ => Some(()),
+        };
+        if entries.is_none() {
+            return Opts::Cut;
         }
         at += len;
     }
-    true
+    Opts::Whole
 }
 
 /// Record route and source routes (tcpdump's ip_printroute): each address, with a comma
-/// after those before the pointer.
-fn route(cx: &mut Ctx, body: &[u8]) {
-    let len = body.len();
+/// after those before the pointer. `opt` starts at the option and runs to the capture's
+/// end: an address that starts inside an option of a bad length is still read whole, from
+/// whatever follows; None where that is past the capture (a checked failure in tcpdump:
+/// the entry is not printed and the option list ends " [truncated-option]").
+fn route(cx: &mut Ctx, opt: &[u8], len: usize) -> Option<()> {
     if len < 3 {
         cx.t.s(" [bad length ").u(len as u64).ch(b']');
-        return;
+        return Some(());
     }
     if (len + 1) & 3 != 0 {
         cx.t.s(" [bad length ").u(len as u64).ch(b']');
     }
-    let ptr = usize::from(body[2]).wrapping_sub(1);
+    let ptr = usize::from(opt[2]).wrapping_sub(1);
     if !(3..=len + 1).contains(&ptr) || (ptr + 1) & 3 != 0 {
-        cx.t.s(" [bad ptr ").u(body[2]).ch(b']');
+        cx.t.s(" [bad ptr ").u(opt[2]).ch(b']');
     }
     let mut i = 3;
-    while i + 4 <= len {
-        cx.t.ch(b' ').ipv4(&body[i..i + 4]);
+    while i < len {
+        let addr = opt.get(i..i + 4)?;
+        cx.t.ch(b' ').ipv4(addr);
         if ptr > i {
             cx.t.ch(b',');
         }
         i += 4;
     }
+    Some(())
+}
+
+/// The timestamp option (tcpdump's ip_printts): its flavour, then each stamp (after its
+/// address for TS+ADDR and PRESPEC) with a caret where the pointer stands, and the overflow
+/// count. `opt` runs to the capture's end, as for `route`.
+fn timestamp(cx: &mut Ctx, opt: &[u8], len: usize) -> Option<()> {
+    if len < 4 {
+        cx.t.s("[bad length ").u(len as u64).ch(b']');
+        return Some(());
+    }
+    cx.t.s(" TS{");
+    let flag = opt[3] & 0xf;
+    let hop = if flag == 0 { 4 } else { 8 };
+    if (len - 4) & (hop - 1) != 0 {
+        cx.t.s("[bad length ").u(len as u64).ch(b']');
+    }
+    let ptr = usize::from(opt[2]).wrapping_sub(1);
+    if ptr < 4 || (ptr - 4) & (hop - 1) != 0 || ptr > len + 1 {
+        cx.t.s("[bad ptr ").u(opt[2]).ch(b']');
+    }
+    let flavour = match flag {
+        0 => Some("TSONLY"),
+        1 => Some("TS+ADDR"),
+        3 => Some("PRESPEC"),
+        _ => None,
+    };
+    // Where the stamps stopped: the caret after them marks a pointer past the last one.
+    let mut i = 0;
+    if let Some(name) = flavour {
+        cx.t.s(name);
+        i = 4;
+        while i < len {
+            // Both read before anything of the entry is printed, as in tcpdump's one
+            // ND_PRINT.
+            let stamp = opt.get(i + hop - 4..i + hop)?;
+            let addr = if hop == 8 { opt.get(i..i + 4)? } else { &[] };
+            cx.t.s(if ptr == i { " ^ " } else { " " })
+                .u(u32::from_be_bytes([stamp[0], stamp[1], stamp[2], stamp[3]]))
+                .ch(b'@');
+            if hop == 8 {
+                cx.t.ipv4(addr);
+            }
+            i += hop;
+        }
+    } else {
+        cx.t.s("[bad ts type ").u(flag).ch(b']');
+    }
+    if ptr == i {
+        cx.t.s(" ^ ");
+    }
+    let over = opt[3] >> 4;
+    if over != 0 {
+        cx.t.s(" [").u(over).s(" hops not recorded]} ");
+    } else {
+        cx.t.ch(b'}');
+    }
+    Some(())
 }
 
 /// tcpdump's ipproto_values.

@@ -20,6 +20,8 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
         return;
     }
     let payload_len = u32::from(be16(p, 4).unwrap_or(0));
+    // A zero payload length is to be resolved by a Jumbo Payload option (RFC 2675); until
+    // the headers are read, tcpdump bounds nothing (its length + 40).
     let total = if payload_len != 0 {
         let total = payload_len + 40;
         if len < total {
@@ -29,7 +31,11 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
         }
         total
     } else {
-        len
+        len.saturating_add(40)
+    };
+    let mut jumbo = Jumbo {
+        payload_len,
+        found: false,
     };
     let mut nh = p[6];
     if cx.o.verbose > 0 {
@@ -62,7 +68,10 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     let mut advance = 40usize;
     let mut rest = total;
     let mut fragmented = false;
+    let mut found_hbh = false;
+    let mut found_ext = false;
     let mut final_dst: Option<&[u8]> = None;
+    let mut routed = false;
     // tcpdump's loop: `at` moves by `advance` while there is captured data.
     at -= advance;
     loop {
@@ -81,21 +90,41 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
         let q = &p[at.min(p.len())..];
         match nh {
             0 => {
-                let Some(n) = options_header(cx, q, "HBH ", "hbhopt", true) else {
+                // RFC 8200: at most one, right after the IPv6 header.
+                if found_hbh {
+                    cx.t.s("[The Hop-by-Hop Options header was already found] (invalid)");
+                    return;
+                }
+                if at != 40 {
+                    cx.t.s("[The Hop-by-Hop Options header don't follow the IPv6 header]")
+                        .s(" (invalid)");
+                    return;
+                }
+                let n = options_header(cx, q, "HBH ", "hbhopt", true, Some(&mut jumbo));
+                if jumbo.payload_len == 0 && !jumbo.found {
+                    cx.t.s("[No valid Jumbo Payload Hop-by-Hop option found] (invalid)");
+                    return;
+                }
+                let Some(n) = n else {
                     return;
                 };
+                found_hbh = true;
+                found_ext = true;
                 advance = n;
                 nh = q[0];
             }
             60 => {
-                let Some(n) = options_header(cx, q, "DSTOPT ", "dstopt", cx.o.verbose > 0) else {
+                let process = cx.o.verbose > 0;
+                let Some(n) = options_header(cx, q, "DSTOPT ", "dstopt", process, None) else {
                     return;
                 };
+                found_ext = true;
                 advance = n;
                 nh = q[0];
             }
             44 => {
                 fragmented = true;
+                found_ext = true;
                 let Some(n) = fragment(cx, q, at, payload_len) else {
                     return;
                 };
@@ -113,17 +142,46 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
                 let Some(n) = routing(cx, q) else {
                     return;
                 };
-                // Types 0 and 2 list addresses; the last one is where the packet ends up.
-                if matches!(q.get(2), Some(0 | 2)) {
+                found_ext = true;
+                // Where the packet ends up, for the checksums: as tcpdump's ip6_finddst, from
+                // the first routing header only. Types 0 and 2 list the hops in order, the
+                // last one final; segment routing lists them in reverse.
+                if !routed {
+                    routed = true;
                     let count = usize::from(q[1] / 2);
-                    if count > 0 {
-                        final_dst = q.get(8 + (count - 1) * 16..8 + count * 16);
-                    }
+                    final_dst = match q[2] {
+                        0 | 2 if count > 0 => q.get(8 + (count - 1) * 16..8 + count * 16),
+                        4 => q.get(8..24),
+                        _ => None,
+                    };
                 }
                 advance = n;
                 nh = q[0];
             }
             _ => {
+                let (mut q, mut rest) = (q, rest);
+                if jumbo.found {
+                    // The payload ends where the Jumbo Payload option says.
+                    let end = jumbo.payload_len.wrapping_add(40);
+                    if (end as usize) < at {
+                        cx.trunc("ip6");
+                        return;
+                    }
+                    if len < end {
+                        cx.t.s("truncated-ip6 - ").u(end - len).s(" bytes missing!");
+                    }
+                    let start = at.min(p.len());
+                    q = &p[start..p.len().min(end as usize).max(start)];
+                    rest = end - at as u32;
+                } else if payload_len == 0 {
+                    // No payload: an extension header could not have been carried.
+                    if found_ext {
+                        cx.trunc("ip6");
+                        return;
+                    }
+                    q = &[];
+                    rest = 0;
+                }
                 let net = Net::V6 {
                     hdr,
                     fragmented,
@@ -136,17 +194,26 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     }
 }
 
+/// What the Jumbo Payload option has settled: the payload length (the header's, or the
+/// option's once a valid one is found).
+struct Jumbo {
+    payload_len: u32,
+    found: bool,
+}
+
 /// Hop-by-hop and destination options: `label`, the options with -v; the header's length,
-/// or None (marker printed) if it is cut off.
+/// or None (marker printed) if it is cut off. `jumbo` is given for hop-by-hop options, the
+/// only place a Jumbo Payload option counts.
 fn options_header(
     cx: &mut Ctx,
     q: &[u8],
     label: &str,
     proto: &str,
     process: bool,
+    jumbo: Option<&mut Jumbo>,
 ) -> Option<usize> {
     let Some(l) = u8_at(q, 1) else {
-        cx.trunc(proto);
+        cx.trunc_jump(proto);
         return None;
     };
     let n = (usize::from(l) + 1) * 8;
@@ -155,7 +222,7 @@ fn options_header(
         return None;
     }
     cx.t.s(label);
-    if process && !options(cx, &q[2..n]) {
+    if process && !options(cx, &q[2..n], jumbo) {
         cx.trunc(proto);
         return None;
     }
@@ -163,8 +230,9 @@ fn options_header(
 }
 
 /// tcpdump's ip6_opt_process; false when an option does not fit.
-fn options(cx: &mut Ctx, o: &[u8]) -> bool {
+fn options(cx: &mut Ctx, o: &[u8], mut jumbo: Option<&mut Jumbo>) -> bool {
     let v = cx.o.verbose > 0;
+    let mut jumbo_seen = false;
     let len = o.len();
     let mut i = 0;
     while i < len {
@@ -218,8 +286,26 @@ fn options(cx: &mut Ctx, o: &[u8]) -> bool {
                     cx.t.s("(jumbo: invalid len ").u(o[i + 1]).ch(b')');
                     return false;
                 }
+                let val = be32(o, i + 2).unwrap_or(0);
+                // The verdict, as tcpdump gives it: only the first in a header is judged,
+                // and only a valid one sets the payload length.
+                let verdict = if jumbo_seen {
+                    " - already seen"
+                } else {
+                    jumbo_seen = true;
+                    match jumbo.as_deref_mut() {
+                        None => " - not a hop-by-hop option",
+                        Some(j) if j.payload_len != 0 => " - payload len != 0",
+                        Some(_) if val < 65536 => " - < 65536",
+                        Some(j) => {
+                            j.found = true;
+                            j.payload_len = val;
+                            ""
+                        }
+                    }
+                };
                 if v {
-                    cx.t.s("(jumbo: ").u(be32(o, i + 2).unwrap_or(0)).s(") ");
+                    cx.t.s("(jumbo: ").u(val).s(verdict).s(") ");
                 }
             }
             _ => {
@@ -247,12 +333,19 @@ fn options(cx: &mut Ctx, o: &[u8]) -> bool {
 /// The fragment header: `frag (offset|length)`; its length if the payload follows (first
 /// fragment), None for later fragments or when it is cut off.
 fn fragment(cx: &mut Ctx, q: &[u8], at: usize, payload_len: u32) -> Option<usize> {
-    let (Some(offlg), Some(ident)) = (be16(q, 2), be32(q, 4)) else {
-        cx.trunc("frag6");
+    // tcpdump reads the identification only for -v; a read past the capture is its longjmp.
+    let ident = if cx.o.verbose > 0 {
+        be32(q, 4)
+    } else {
+        Some(0)
+    };
+    let (Some(offlg), Some(ident)) = (be16(q, 2), ident) else {
+        cx.trunc_jump("frag6");
         return None;
     };
     let off = offlg & 0xfff8;
-    let flen = (40 + payload_len as i64 - at as i64 - 8).max(0) as u64;
+    // tcpdump computes this in size_t: a header length of 0 wraps around.
+    let flen = (40 + u64::from(payload_len)).wrapping_sub(at as u64 + 8);
     cx.t.s("frag (");
     if cx.o.verbose > 0 {
         cx.t.s("0x").hex(u64::from(ident), 8).ch(b':');
@@ -265,74 +358,64 @@ fn fragment(cx: &mut Ctx, q: &[u8], at: usize, payload_len: u32) -> Option<usize
     Some(8)
 }
 
-/// The routing header (tcpdump's rt6_print).
+/// The routing header (tcpdump's rt6_print): its name comes first, then each field as it
+/// is read; a read past the capture is tcpdump's longjmp.
 fn routing(cx: &mut Ctx, q: &[u8]) -> Option<usize> {
-    let Some(len) = u8_at(q, 1) else {
-        cx.trunc("rt6");
-        return None;
-    };
-    cx.t.s("RT6 (len=").u(len);
-    let Some(ty) = u8_at(q, 2) else {
-        cx.trunc("rt6");
-        return None;
-    };
+    macro_rules! get {
+        ($e:expr) => {
+            match $e {
+                Some(v) => v,
+                None => {
+                    cx.trunc_jump("rt6");
+                    return None;
+                }
+            }
+        };
+    }
+    cx.t.s("RT6");
+    let len = get!(u8_at(q, 1));
+    cx.t.s(" (len=").u(len);
+    let ty = get!(u8_at(q, 2));
     cx.t.s(", type=").u(ty);
     if ty == 0 {
         cx.t.s(" [Deprecated]");
     }
-    let Some(segleft) = u8_at(q, 3) else {
-        cx.trunc("rt6");
-        return None;
-    };
+    let segleft = get!(u8_at(q, 3));
     cx.t.s(", segleft=").u(segleft);
     match ty {
         0 | 2 => {
-            let Some(rsv) = be32(q, 4) else {
-                cx.trunc("rt6");
-                return None;
-            };
+            let rsv = get!(be32(q, 4));
             if rsv != 0 || cx.o.verbose > 0 {
                 cx.t.s(", rsv=0x").hex(u64::from(rsv), 1);
             }
-            if len % 2 == 1 {
-                cx.t.s(" [invalid length ").u(len).s("] (invalid)");
-                return None;
-            }
-            for i in 0..usize::from(len / 2) {
-                let Some(a) = q.get(8 + i * 16..24 + i * 16) else {
-                    cx.trunc("rt6");
-                    return None;
-                };
-                cx.t.s(", [").u(i as u64).ch(b']').ipv6(a);
-            }
-            cx.t.s(") ");
-            Some((usize::from(len) + 1) * 8)
         }
+        // Segment routing (RFC 8754).
         4 => {
-            let (Some(last), Some(flags), Some(tag)) = (u8_at(q, 4), u8_at(q, 5), be16(q, 6))
-            else {
-                cx.trunc("rt6");
-                return None;
-            };
-            cx.t.s(", last-entry=")
-                .u(last)
-                .s(", flags=0x")
-                .hex(u64::from(flags), 1)
-                .s(", tag=")
-                .hex(u64::from(tag), 1);
-            for i in 0..=usize::from(last) {
-                let Some(a) = q.get(8 + i * 16..24 + i * 16) else {
-                    cx.trunc("rt6");
-                    return None;
-                };
-                cx.t.s(", [").u(i as u64).ch(b']').ipv6(a);
+            let last = get!(u8_at(q, 4));
+            cx.t.s(", last-entry=").u(last);
+            let flags = get!(u8_at(q, 5));
+            if flags != 0 || cx.o.verbose > 0 {
+                cx.t.s(", flags=0x").hex(u64::from(flags), 1);
             }
-            cx.t.s(") ");
-            Some((usize::from(len) + 1) * 8)
+            let tag = get!(be16(q, 6));
+            cx.t.s(", tag=").hex(u64::from(tag), 1);
         }
         _ => {
             cx.t.s(" (unknown type) (invalid)");
-            None
+            return None;
         }
     }
+    // The addresses fill the header (16 bytes in each 8-byte unit pair), whatever the
+    // segment list says it uses.
+    if len % 2 == 1 {
+        cx.t.s(" (invalid length ").u(len).s(") (invalid)");
+        return None;
+    }
+    let count = usize::from(len / 2);
+    for i in 0..count {
+        let a = get!(q.get(8 + i * 16..24 + i * 16));
+        cx.t.s(", [").u(i as u64).ch(b']').ipv6(a);
+    }
+    cx.t.s(") ");
+    Some((usize::from(len) + 1) * 8)
 }

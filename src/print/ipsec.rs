@@ -27,7 +27,7 @@ pub fn ah(cx: &mut Ctx, p: &[u8]) -> Option<(u8, usize)> {
     cx.t.s("AH");
     let r = fields(cx, p);
     if r.is_none() {
-        cx.trunc("ah");
+        cx.trunc_jump("ah");
     }
     r.map(|n| (nh, n))
 }

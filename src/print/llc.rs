@@ -244,7 +244,7 @@ fn oui_name(oui: u32) -> &'static str {
 /// tcpdump's snap_print; false when nothing could print the payload.
 fn snap(cx: &mut Ctx, p: &[u8], len: u32, addrs: Option<(&[u8], &[u8])>) -> bool {
     if p.len() < 5 {
-        cx.trunc_jump("snap");
+        cx.trunc("snap");
         return true;
     }
     if len < 5 {

@@ -82,9 +82,10 @@ pub struct Ctx<'a> {
     pub o: &'a Options,
     pub t: &'a mut Text,
     pub st: &'a mut State,
-    /// The packet ended the way tcpdump's GET_ macros end it (a longjmp out of all the
-    /// printers), which also loses the link header length: -x then dumps the whole packet.
-    pub jumped: bool,
+    /// Where the packet's text ended if it ended the way tcpdump's GET_ macros end it: a
+    /// longjmp out of all the printers, so whatever a caller prints after it is dropped, and
+    /// the link header length is lost (-x then dumps the whole packet).
+    pub jumped: Option<usize>,
 }
 
 impl Ctx<'_> {
@@ -96,7 +97,9 @@ impl Ctx<'_> {
     /// The same marker, where tcpdump gets there by longjmp (a GET_ macro past the capture).
     pub fn trunc_jump(&mut self, proto: &str) {
         self.trunc(proto);
-        self.jumped = true;
+        if self.jumped.is_none() {
+            self.jumped = Some(self.t.len());
+        }
     }
 }
 
@@ -165,10 +168,13 @@ impl<W: Write> Printer<W> {
             o: &self.o,
             t: &mut self.t,
             st: &mut self.st,
-            jumped: false,
+            jumped: None,
         };
-        let link_len = ether::link(&mut cx, p.linktype, p.data, p.origlen);
-        let link_len = if cx.jumped { 0 } else { link_len };
+        let mut link_len = ether::link(&mut cx, p.linktype, p.data, p.origlen);
+        if let Some(end) = cx.jumped {
+            cx.t.truncate(end);
+            link_len = 0;
+        }
         if self.o.hex > 0 || self.o.ascii > 0 {
             let skip = if self.o.hex >= 2 || self.o.ascii >= 2 {
                 0

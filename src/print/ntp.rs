@@ -22,7 +22,7 @@ const CTRL_MIN: u32 = 12;
 
 pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     let Some(status) = u8_at(p, 0) else {
-        cx.trunc("ntp");
+        cx.trunc_jump("ntp");
         return;
     };
     let mode = usize::from(status & 7);

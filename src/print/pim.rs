@@ -60,7 +60,7 @@ pub fn relts(cx: &mut Ctx, mut secs: u32) {
 
 pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
     let Some(tv) = u8_at(p, 0) else {
-        cx.trunc("pim");
+        cx.trunc_jump("pim");
         return;
     };
     let (ver, ty) = (tv >> 4, tv & 0x0f);

@@ -274,9 +274,8 @@ fn cp_code_name(code: u8) -> &'static str {
     }
 }
 
-/// tcpdump's handle_ctrl_proto: the code line, and with -v the encoded length and, for
-/// echo and discard, the magic number (options are not decoded here).
-fn ctrl_proto(cx: &mut Ctx, proto: u16, p: &[u8], len: u32) {
+/// The control protocol's name, or tcpdump's `unknown ctrl-proto (0xHHHH)`.
+fn ctrl_name(cx: &mut Ctx, proto: u16) {
     match proto_name(proto) {
         Some(n) => cx.t.s(n),
         None => {
@@ -285,22 +284,23 @@ fn ctrl_proto(cx: &mut Ctx, proto: u16, p: &[u8], len: u32) {
                 .ch(b')')
         }
     };
+}
+
+/// tcpdump's handle_ctrl_proto: the code line, and with -v the encoded length and, for
+/// echo and discard, the magic number (options are not decoded here).
+fn ctrl_proto(cx: &mut Ctx, proto: u16, p: &[u8], len: u32) {
+    ctrl_name(cx, proto);
     cx.t.s(", ");
-    if len < 4 {
+    let code_id = if len < 4 {
+        None
+    } else {
+        u8_at(p, 0).zip(u8_at(p, 1))
+    };
+    // tcpdump's own marker, for its length test and for its check of code and id alike.
+    let Some((code, id)) = code_id else {
         cx.t.s("[|");
-        match proto_name(proto) {
-            Some(n) => cx.t.s(n),
-            None => {
-                cx.t.s("unknown ctrl-proto (0x")
-                    .hex(u64::from(proto), 4)
-                    .ch(b')')
-            }
-        };
+        ctrl_name(cx, proto);
         cx.t.ch(b']');
-        return;
-    }
-    let (Some(code), Some(id)) = (u8_at(p, 0), u8_at(p, 1)) else {
-        cx.trunc_jump("ppp");
         return;
     };
     cx.t.s(cp_code_name(code))

@@ -204,8 +204,11 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
                 cx.trunc_jump("tcp");
                 return;
             }
-            Opts::Short => {
+            Opts::Short(after_first) => {
                 cx.trunc("tcp");
+                if after_first {
+                    cx.t.ch(b'>');
+                }
                 return;
             }
             Opts::Bad(after_first) => {
@@ -234,8 +237,9 @@ enum Opts {
     Done,
     /// The capture ends inside the options (tcpdump's GET_ macros: a longjmp).
     Trunc,
-    /// An option's data is not all captured (tcpdump's LENCHECK: a plain marker).
-    Short,
+    /// An option's data is not all captured (tcpdump's LENCHECK: a plain marker, then,
+    /// as tcpdump's trunc label does, a '>' once an option was printed whole).
+    Short(bool),
     /// An option's length is wrong; true once an option was printed whole.
     Bad(bool),
 }
@@ -304,7 +308,7 @@ fn options(cx: &mut Ctx, o: &[u8], mut hlen: usize, rev: bool, thseq: u32, thack
                     return Opts::Bad(!first);
                 }
                 if at + $l > o.len() {
-                    return Opts::Short;
+                    return Opts::Short(!first);
                 }
             };
         }
@@ -408,23 +412,17 @@ fn options(cx: &mut Ctx, o: &[u8], mut hlen: usize, rev: bool, thseq: u32, thack
     Opts::Done
 }
 
-/// -v with RST: RFC 1122 says the data of a reset may explain it.
+/// -v with RST: RFC 1122 says the data of a reset may explain it. As tcpdump 4.99 does, a
+/// `!` marks data not all captured, and what was captured (up to 30 bytes) is shown.
 fn rst_data(cx: &mut Ctx, p: &[u8], length: u32) {
     const MAX_RST_DATA: usize = 30;
-    cx.t.s(" [RST");
-    if length as usize > MAX_RST_DATA {
+    let length = length as usize;
+    cx.t.s(if p.len() >= length { " [RST" } else { " [!RST" });
+    if length > MAX_RST_DATA {
         cx.t.ch(b'+');
     }
     cx.t.ch(b' ');
-    let n = (length as usize).min(MAX_RST_DATA);
-    if n > p.len() {
-        for &c in p {
-            super::hex::print_char(cx.t, c);
-        }
-        cx.trunc("tcp");
-        return;
-    }
-    for &c in &p[..n] {
+    for &c in &p[..length.min(MAX_RST_DATA).min(p.len())] {
         super::hex::print_char(cx.t, c);
     }
     cx.t.ch(b']');

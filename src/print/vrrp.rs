@@ -6,7 +6,7 @@ use super::{be16, u8_at, Ctx};
 
 pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
     if describe(cx, net, p, len).is_none() {
-        cx.trunc("vrrp");
+        cx.trunc_jump("vrrp");
     }
 }
 
