@@ -57,7 +57,7 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     let src = &p[12..16];
     let dst = &p[16..20];
     if cx.o.verbose > 0 {
-        verbose_header(cx, p, hlen, total, off, proto);
+        verbose_header(cx, p, off, proto);
         match print_options(cx, p, hlen) {
             Opts::Whole => {}
             Opts::Cut => {
@@ -98,7 +98,7 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
     }
 }
 
-fn verbose_header(cx: &mut Ctx, p: &[u8], hlen: usize, total: u32, off: u16, proto: u8) {
+fn verbose_header(cx: &mut Ctx, p: &[u8], off: u16, proto: u8) {
     let tos = p[1];
     cx.t.s("(tos 0x").hex(u64::from(tos), 1);
     match tos & 3 {
@@ -128,7 +128,6 @@ fn verbose_header(cx: &mut Ctx, p: &[u8], hlen: usize, total: u32, off: u16, pro
         .u(proto)
         .s("), length ")
         .u(be16(p, 2).unwrap_or(0));
-    let _ = (hlen, total);
 }
 
 /// How far ip_optprint got through the options.
