@@ -1,5 +1,6 @@
 //! bpfdump: a tcpdump-like tool with its own pcap-filter(7) compiler.
 
+mod bpf;
 mod cli;
 mod error;
 mod filter;

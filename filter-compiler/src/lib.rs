@@ -10,6 +10,7 @@ pub mod ast;
 pub mod cbpf;
 pub mod check;
 pub mod dump;
+pub mod ebpf;
 pub mod emit;
 pub mod error;
 pub mod geneve;
@@ -63,6 +64,26 @@ pub fn compile_directed(
     opts: &Options,
     direction: Option<Direction>,
 ) -> Result<Program, Error> {
+    let cfg = compile_cfg(expr, target, opts, direction)?;
+    let prog = emit::emit(&cfg);
+    if prog.len() > cbpf::MAXINSNS {
+        return Err(Error::whole(format!(
+            "expression too complex: {} instructions, the kernel accepts at most {}",
+            prog.len(),
+            cbpf::MAXINSNS
+        )));
+    }
+    Ok(prog)
+}
+
+/// As [`compile_directed`], up to the optimized control-flow graph that both backends emit
+/// from (classic BPF: [`emit::emit`]; eBPF: [`ebpf::generate`]).
+pub fn compile_cfg(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<Direction>,
+) -> Result<ir::Cfg, Error> {
     let mut deferred = Vec::new();
     let bool_ = match parse::parse(expr)? {
         Some(ast) if *target == Target::kernel(LinkType::En10mb) => {
@@ -113,15 +134,7 @@ pub fn compile_directed(
             }
         }
     }
-    let prog = emit::emit(&cfg);
-    if prog.len() > cbpf::MAXINSNS {
-        return Err(Error::whole(format!(
-            "expression too complex: {} instructions, the kernel accepts at most {}",
-            prog.len(),
-            cbpf::MAXINSNS
-        )));
-    }
-    Ok(prog)
+    Ok(cfg)
 }
 
 /// Lowers a whole expression, resolving the run-time offsets `geneve` introduces.

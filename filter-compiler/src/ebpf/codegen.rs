@@ -1,0 +1,575 @@
+//! The whole counting socket filter: count what the socket sees, test each rule, decide with
+//! the filter, count what it keeps.
+//!
+//! Order matters. A classic packet load past the end of the packet ends an eBPF program at
+//! once, returning 0. So the program first counts every packet, with loads it checks against
+//! the length first; then runs the rules, whose loads are checked the same way; then runs the
+//! filter with the classic loads unchanged, so that its verdict is the classic program's to
+//! the last corner; and last counts the packets it keeps (an accepted packet read no byte
+//! past its end). Counters are indexed by constants only: without CAP_PERFMON the verifier
+//! refuses a variable offset into a map value.
+
+use super::asm::{Asm, Label};
+use super::insn::{self as e, Helper, Insn, Reg, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9};
+use super::layout::{self, flow, slot};
+use super::skb;
+use super::translate::{translate, Exits, Loads};
+use super::{MapDef, MapKind, Program, COUNTERS, FLOWS};
+use crate::ir::Cfg;
+use crate::target::{LinkType, Mode, Target};
+
+/// Stack slots (offsets from r10), each written before any read.
+mod stack {
+    /// The u32 key 0 of the counters array.
+    pub const ZERO_KEY: i16 = -8;
+    /// u64: the packet's length as the capture file records it.
+    pub const LEN: i16 = -16;
+    /// u64: wire segments.
+    pub const SEGS: i16 = -24;
+    /// u64: link-layer class (an index of L3_CLASSES).
+    pub const L3: i16 = -32;
+    /// u64: transport class.
+    pub const L4: i16 = -40;
+    /// u64: offset of the network header from the start of the packet.
+    pub const NH: i16 = -48;
+    /// u64: offset of the transport header, 0 if none (not IP, or a later fragment).
+    pub const L4OFF: i16 = -56;
+    /// u64: IP protocol, 0 if none.
+    pub const PROTO: i16 = -64;
+    /// u64: EtherType (inside one VLAN tag).
+    pub const ETHERTYPE: i16 = -72;
+    /// u64: the filter's return value.
+    pub const RET: i16 = -80;
+    /// u64: a temporary.
+    pub const TMP: i16 = -88;
+    /// M[0..16] of the classic programs: -152..-88.
+    pub const MEM: i16 = -152;
+    /// The flow key: -192..-152.
+    pub const FLOW_KEY: i16 = -192;
+    /// The value of a new flow: -208..-192.
+    pub const FLOW_VALUE: i16 = -208;
+}
+
+/// What to build.
+pub struct Spec<'a> {
+    /// The socket the program runs on (a kernel target): where headers start, and what the
+    /// capture file adds to a packet's length.
+    pub target: Target,
+    /// The filter: its verdict is the program's return value, unless `count_only`.
+    pub filter: &'a Cfg,
+    /// Rules counted besides the filter, in order.
+    pub rules: Vec<&'a Cfg>,
+    /// Return 0 for every packet: count, copy nothing to user space.
+    pub count_only: bool,
+    /// Entries of the flow table of matched traffic; 0 for none.
+    pub flows: u32,
+}
+
+/// How the packet's data starts on the socket.
+enum Start {
+    /// At the Ethernet header (a SOCK_RAW socket on an Ethernet device): the outer VLAN tag
+    /// has been moved to metadata; an inner one is in the data.
+    Ethernet,
+    /// At the network header (cooked `any` sockets, raw-IP devices); `extra` is the length
+    /// of the link header the capture file puts in front.
+    Network { extra: i32 },
+}
+
+const ETH_IPV4: i32 = 0x0800;
+const ETH_IPV6: i32 = 0x86dd;
+const ETH_ARP: i32 = 0x0806;
+const ETH_8021Q: i32 = 0x8100;
+const ETH_8021AD: i32 = 0x88a8;
+
+/// IPv6 extension headers skipped to find the transport.
+const IPV6_EXT_STEPS: usize = 3;
+
+pub fn generate(spec: &Spec) -> Result<Program, String> {
+    if spec.target.mode != Mode::Kernel {
+        return Err("internal error: an eBPF program is compiled for a kernel target".into());
+    }
+    let start = match spec.target.linktype {
+        LinkType::En10mb => Start::Ethernet,
+        LinkType::LinuxSll => Start::Network { extra: 16 },
+        LinkType::LinuxSll2 => Start::Network { extra: 20 },
+        LinkType::Raw => Start::Network { extra: 0 },
+    };
+    let mut g = Gen { asm: Asm::new() };
+    let reject = g.asm.label();
+    g.prologue(&start);
+    g.classify(&start);
+    for (i, rule) in spec.rules.iter().enumerate() {
+        let hit = g.asm.label();
+        let next = g.asm.label();
+        translate(
+            &mut g.asm,
+            rule,
+            Loads::Guarded,
+            stack::MEM,
+            &Exits {
+                accept: hit,
+                reject: next,
+            },
+        )?;
+        g.asm.bind(hit);
+        g.inc(slot::RULES + 2 * i);
+        g.asm.emit(Insn::ldx(e::DW, R1, FP, stack::LEN));
+        g.add(slot::RULES + 2 * i + 1, R1);
+        g.asm.bind(next);
+    }
+    let matched = g.asm.label();
+    translate(
+        &mut g.asm,
+        spec.filter,
+        Loads::Exact,
+        stack::MEM,
+        &Exits {
+            accept: matched,
+            reject,
+        },
+    )?;
+    g.asm.bind(matched);
+    g.asm.emit(Insn::stx(e::DW, FP, stack::RET, R0));
+    g.count_matched();
+    if spec.flows > 0 {
+        g.flows();
+    }
+    if spec.count_only {
+        g.asm.emit(Insn::mov32_imm(R0, 0));
+    } else {
+        g.asm.emit(Insn::ldx(e::DW, R0, FP, stack::RET));
+    }
+    g.asm.emit(Insn::exit());
+    g.asm.bind(reject);
+    g.asm.emit(Insn::mov32_imm(R0, 0));
+    g.asm.emit(Insn::exit());
+
+    let mut maps = vec![MapDef {
+        name: "counters",
+        kind: MapKind::PercpuArray,
+        key_size: 4,
+        value_size: (8 * layout::counter_slots(spec.rules.len())) as u32,
+        max_entries: 1,
+    }];
+    if spec.flows > 0 {
+        maps.push(MapDef {
+            name: "flows",
+            kind: MapKind::LruHash,
+            key_size: flow::KEY_SIZE as u32,
+            value_size: flow::VALUE_SIZE as u32,
+            max_entries: spec.flows,
+        });
+    }
+    debug_assert_eq!(maps[COUNTERS].name, "counters");
+    Ok(Program {
+        insns: g.asm.finish()?,
+        maps,
+    })
+}
+
+struct Gen {
+    asm: Asm,
+}
+
+fn at(slot: usize) -> i16 {
+    (slot * 8) as i16
+}
+
+impl Gen {
+    fn e(&mut self, i: Insn) {
+        self.asm.emit(i);
+    }
+
+    /// counters[slot] += 1 (r9 holds this CPU's row; per-CPU, so no atomics).
+    fn inc(&mut self, slot: usize) {
+        self.e(Insn::ldx(e::DW, R1, R9, at(slot)));
+        self.e(Insn::alu64_imm(e::ADD, R1, 1));
+        self.e(Insn::stx(e::DW, R9, at(slot), R1));
+    }
+
+    /// counters[slot] += reg (clobbers r2).
+    fn add(&mut self, slot: usize, reg: Reg) {
+        self.e(Insn::ldx(e::DW, R2, R9, at(slot)));
+        self.e(Insn::alu64_reg(e::ADD, R2, reg));
+        self.e(Insn::stx(e::DW, R9, at(slot), R2));
+    }
+
+    /// `if (reg > r7) goto to` after `r2 = base + n`: a packet too short for `n` bytes
+    /// from the offset in `base` (r7 holds the length).
+    fn need(&mut self, base: Reg, n: i32, to: Label) {
+        self.e(Insn::mov64(R2, base));
+        self.e(Insn::alu64_imm(e::ADD, R2, n));
+        self.asm.jump(Insn::jmp_reg(e::JGT, R2, R7), to);
+    }
+
+    /// r9 = this CPU's counters; the stack slots zeroed; the packet counted as seen.
+    fn prologue(&mut self, start: &Start) {
+        self.e(Insn::mov64(R6, R1));
+        self.e(Insn::st(e::W, FP, stack::ZERO_KEY, 0));
+        self.asm.emit_all(Insn::ld_map(R1, COUNTERS));
+        self.e(Insn::mov64(R2, FP));
+        self.e(Insn::alu64_imm(e::ADD, R2, stack::ZERO_KEY as i32));
+        self.e(Insn::call(Helper::MapLookupElem));
+        let have = self.asm.label();
+        self.asm.jump(Insn::jmp_imm(e::JNE, R0, 0), have);
+        // Index 0 of a one-entry array is always there; the verifier wants the check.
+        self.e(Insn::mov32_imm(R0, 0));
+        self.e(Insn::exit());
+        self.asm.bind(have);
+        self.e(Insn::mov64(R9, R0));
+        for s in [
+            stack::NH,
+            stack::L4OFF,
+            stack::PROTO,
+            stack::ETHERTYPE,
+            stack::L3,
+            stack::L4,
+            stack::TMP,
+        ] {
+            self.e(Insn::st(e::DW, FP, s, 0));
+        }
+        // r7 = the length the filter sees; r8 = the length the file records.
+        self.e(Insn::ldx(e::W, R7, R6, skb::LEN));
+        match start {
+            Start::Ethernet => {
+                self.e(Insn::ldx(e::W, R8, R6, skb::VLAN_PRESENT));
+                self.e(Insn::alu64_imm(e::LSH, R8, 2));
+                self.e(Insn::alu64_reg(e::ADD, R8, R7));
+            }
+            Start::Network { extra } => {
+                self.e(Insn::mov64(R8, R7));
+                if *extra != 0 {
+                    self.e(Insn::alu64_imm(e::ADD, R8, *extra));
+                }
+            }
+        }
+        self.e(Insn::stx(e::DW, FP, stack::LEN, R8));
+        self.e(Insn::ldx(e::W, R3, R6, skb::GSO_SEGS));
+        let segs_ok = self.asm.label();
+        self.asm.jump(Insn::jmp_imm(e::JNE, R3, 0), segs_ok);
+        self.e(Insn::mov64_imm(R3, 1));
+        self.asm.bind(segs_ok);
+        self.e(Insn::stx(e::DW, FP, stack::SEGS, R3));
+        self.inc(slot::SEEN_PACKETS);
+        self.add(slot::SEEN_BYTES, R8);
+        self.add(slot::SEEN_SEGMENTS, R3);
+    }
+
+    /// Stores the class and counts it as seen.
+    fn class(&mut self, which: i16, first: usize, class: usize) {
+        self.e(Insn::st(e::DW, FP, which, class as i32));
+        self.inc(first + class);
+    }
+
+    /// Link-layer and transport classes; the offsets the flow key needs.
+    fn classify(&mut self, start: &Start) {
+        let vlan = self.asm.label();
+        let vlan_no_l4 = self.asm.label();
+        let other_no_l4 = self.asm.label();
+        let by_type = self.asm.label();
+        let l4 = self.asm.label();
+        let l4_other = self.asm.label();
+        let done = self.asm.label();
+        // r0 = EtherType, r8 = network header offset.
+        match start {
+            Start::Ethernet => {
+                let in_data = self.asm.label();
+                self.asm.jump(Insn::jmp_imm(e::JLT, R7, 14), other_no_l4);
+                self.e(Insn::ld_abs(e::H, 12));
+                self.e(Insn::mov64_imm(R8, 14));
+                self.asm
+                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021Q), in_data);
+                self.asm
+                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021AD), in_data);
+                self.e(Insn::ldx(e::W, R1, R6, skb::VLAN_PRESENT));
+                self.asm.jump(Insn::jmp_imm(e::JNE, R1, 0), vlan);
+                self.asm.goto(by_type);
+                // A tag in the data (an inner one, or one the kernel left): look inside.
+                self.asm.bind(in_data);
+                self.asm.jump(Insn::jmp_imm(e::JLT, R7, 18), vlan_no_l4);
+                self.e(Insn::ld_abs(e::H, 16));
+                self.e(Insn::mov64_imm(R8, 18));
+                self.asm.goto(vlan);
+            }
+            Start::Network { .. } => {
+                self.e(Insn::ldx(e::W, R0, R6, skb::PROTOCOL));
+                self.e(Insn::be16(R0));
+                self.e(Insn::mov64_imm(R8, 0));
+                self.asm
+                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021Q), vlan_no_l4);
+                self.asm
+                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021AD), vlan_no_l4);
+                self.e(Insn::ldx(e::W, R1, R6, skb::VLAN_PRESENT));
+                self.asm.jump(Insn::jmp_imm(e::JNE, R1, 0), vlan);
+                self.asm.goto(by_type);
+            }
+        }
+        self.asm.bind(vlan);
+        self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
+        self.asm.goto(l4);
+        self.asm.bind(vlan_no_l4);
+        self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
+        self.asm.goto(l4_other);
+        self.asm.bind(other_no_l4);
+        self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
+        self.asm.goto(l4_other);
+
+        self.asm.bind(by_type);
+        for (ty, class) in [
+            (ETH_IPV4, layout::L3_IPV4),
+            (ETH_IPV6, layout::L3_IPV6),
+            (ETH_ARP, layout::L3_ARP),
+        ] {
+            let next = self.asm.label();
+            self.asm.jump(Insn::jmp32_imm(e::JNE, R0, ty), next);
+            self.class(stack::L3, slot::SEEN_L3, class);
+            self.asm.goto(l4);
+            self.asm.bind(next);
+        }
+        self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
+
+        self.asm.bind(l4);
+        self.e(Insn::stx(e::DW, FP, stack::ETHERTYPE, R0));
+        self.e(Insn::stx(e::DW, FP, stack::NH, R8));
+        let ip4 = self.asm.label();
+        let ip6 = self.asm.label();
+        self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV4), ip4);
+        self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV6), ip6);
+        self.asm.goto(l4_other);
+
+        // IPv4: protocol, and the transport offset unless a later fragment.
+        self.asm.bind(ip4);
+        self.need(R8, 20, l4_other);
+        self.e(Insn::ld_ind(e::B, R8, 9));
+        self.e(Insn::stx(e::DW, FP, stack::PROTO, R0));
+        self.e(Insn::ld_ind(e::H, R8, 6));
+        let no_ports4 = self.asm.label();
+        self.asm
+            .jump(Insn::jmp32_imm(e::JSET, R0, 0x1fff), no_ports4);
+        self.e(Insn::ld_ind(e::B, R8, 0));
+        self.e(Insn::alu32_imm(e::AND, R0, 0xf));
+        self.e(Insn::alu32_imm(e::LSH, R0, 2));
+        self.e(Insn::alu64_reg(e::ADD, R0, R8));
+        self.e(Insn::stx(e::DW, FP, stack::L4OFF, R0));
+        self.asm.bind(no_ports4);
+        self.e(Insn::ldx(e::DW, R0, FP, stack::PROTO));
+        self.transport(
+            &[
+                (6, layout::L4_TCP),
+                (17, layout::L4_UDP),
+                (1, layout::L4_ICMP),
+                (132, layout::L4_SCTP),
+            ],
+            done,
+        );
+
+        // IPv6: next header, over hop-by-hop, routing, destination options and fragment
+        // headers.
+        self.asm.bind(ip6);
+        self.need(R8, 40, l4_other);
+        self.e(Insn::ld_ind(e::B, R8, 6));
+        self.e(Insn::alu64_imm(e::ADD, R8, 40));
+        let found = self.asm.label();
+        let no_ports6 = self.asm.label();
+        for _ in 0..IPV6_EXT_STEPS {
+            let ext = self.asm.label();
+            let frag = self.asm.label();
+            let next = self.asm.label();
+            for h in [0, 43, 60] {
+                self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, h), ext);
+            }
+            self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, 44), frag);
+            self.asm.goto(found);
+            self.asm.bind(ext);
+            self.need(R8, 2, l4_other);
+            self.e(Insn::ld_ind(e::B, R8, 1));
+            self.e(Insn::alu32_imm(e::ADD, R0, 1));
+            self.e(Insn::alu32_imm(e::LSH, R0, 3));
+            self.e(Insn::stx(e::DW, FP, stack::TMP, R0));
+            self.e(Insn::ld_ind(e::B, R8, 0));
+            self.e(Insn::ldx(e::DW, R1, FP, stack::TMP));
+            self.e(Insn::alu64_reg(e::ADD, R8, R1));
+            self.asm.goto(next);
+            self.asm.bind(frag);
+            self.need(R8, 8, l4_other);
+            self.e(Insn::ld_ind(e::H, R8, 2));
+            self.e(Insn::alu32_imm(e::AND, R0, 0xfff8));
+            self.e(Insn::stx(e::DW, FP, stack::TMP, R0));
+            self.e(Insn::ld_ind(e::B, R8, 0));
+            self.e(Insn::alu64_imm(e::ADD, R8, 8));
+            self.e(Insn::ldx(e::DW, R1, FP, stack::TMP));
+            self.asm.jump(Insn::jmp_imm(e::JNE, R1, 0), no_ports6);
+            self.asm.bind(next);
+        }
+        self.asm.bind(found);
+        self.e(Insn::stx(e::DW, FP, stack::L4OFF, R8));
+        self.asm.bind(no_ports6);
+        self.e(Insn::stx(e::DW, FP, stack::PROTO, R0));
+        self.transport(
+            &[
+                (6, layout::L4_TCP),
+                (17, layout::L4_UDP),
+                (58, layout::L4_ICMP6),
+                (132, layout::L4_SCTP),
+            ],
+            done,
+        );
+
+        self.asm.bind(l4_other);
+        self.class(stack::L4, slot::SEEN_L4, layout::L4_OTHER);
+        self.asm.bind(done);
+    }
+
+    /// The transport class of the protocol in r0; falls into `other` otherwise.
+    fn transport(&mut self, classes: &[(i32, usize)], done: Label) {
+        for &(proto, class) in classes {
+            let next = self.asm.label();
+            self.asm.jump(Insn::jmp32_imm(e::JNE, R0, proto), next);
+            self.class(stack::L4, slot::SEEN_L4, class);
+            self.asm.goto(done);
+            self.asm.bind(next);
+        }
+        self.class(stack::L4, slot::SEEN_L4, layout::L4_OTHER);
+        self.asm.goto(done);
+    }
+
+    /// matched += the packet; by class too (a chain of constant comparisons, since the slot
+    /// offset must be a constant).
+    fn count_matched(&mut self) {
+        self.e(Insn::ldx(e::DW, R3, FP, stack::LEN));
+        self.e(Insn::ldx(e::DW, R4, FP, stack::SEGS));
+        self.inc(slot::MATCHED_PACKETS);
+        self.add(slot::MATCHED_BYTES, R3);
+        self.add(slot::MATCHED_SEGMENTS, R4);
+        for (which, first, n) in [
+            (stack::L3, slot::MATCHED_L3, layout::L3_CLASSES.len()),
+            (stack::L4, slot::MATCHED_L4, layout::L4_CLASSES.len()),
+        ] {
+            let done = self.asm.label();
+            self.e(Insn::ldx(e::DW, R3, FP, which));
+            for class in 0..n - 1 {
+                let next = self.asm.label();
+                self.asm.jump(Insn::jmp_imm(e::JNE, R3, class as i32), next);
+                self.inc(first + class);
+                self.asm.goto(done);
+                self.asm.bind(next);
+            }
+            self.inc(first + n - 1);
+            self.asm.bind(done);
+        }
+    }
+
+    /// The matched packet's flow: key built on the stack, then counted in the LRU table.
+    fn flows(&mut self) {
+        let k = stack::FLOW_KEY;
+        for i in 0..(flow::KEY_SIZE / 8) as i16 {
+            self.e(Insn::st(e::DW, FP, k + 8 * i, 0));
+        }
+        self.e(Insn::ldx(e::DW, R1, FP, stack::ETHERTYPE));
+        self.e(Insn::stx(e::H, FP, k + flow::ETHERTYPE as i16, R1));
+        self.e(Insn::ldx(e::DW, R1, FP, stack::PROTO));
+        self.e(Insn::stx(e::B, FP, k + flow::PROTO as i16, R1));
+        self.e(Insn::ldx(e::DW, R1, FP, stack::L3));
+        self.e(Insn::stx(e::B, FP, k + flow::L3 as i16, R1));
+        self.e(Insn::ldx(e::W, R7, R6, skb::LEN));
+        self.e(Insn::ldx(e::DW, R8, FP, stack::NH));
+        self.e(Insn::ldx(e::DW, R1, FP, stack::ETHERTYPE));
+        let ports = self.asm.label();
+        let v6 = self.asm.label();
+        let v4 = self.asm.label();
+        self.asm.jump(Insn::jmp32_imm(e::JEQ, R1, ETH_IPV4), v4);
+        self.asm.jump(Insn::jmp32_imm(e::JEQ, R1, ETH_IPV6), v6);
+        self.asm.goto(ports);
+        self.asm.bind(v4);
+        self.need(R8, 20, ports);
+        for (from, to) in [(12, flow::SRC), (16, flow::DST)] {
+            self.e(Insn::ld_ind(e::W, R8, from));
+            self.e(Insn::stx(e::W, FP, k + to as i16, R0));
+        }
+        self.asm.goto(ports);
+        self.asm.bind(v6);
+        self.need(R8, 40, ports);
+        for (from, to) in [(8, flow::SRC), (24, flow::DST)] {
+            for w in 0..4 {
+                self.e(Insn::ld_ind(e::W, R8, from + 4 * w));
+                self.e(Insn::stx(e::W, FP, k + (to as i16) + 4 * w as i16, R0));
+            }
+        }
+        self.asm.bind(ports);
+        let lookup = self.asm.label();
+        let tp = self.asm.label();
+        let icmp = self.asm.label();
+        self.e(Insn::ldx(e::DW, R8, FP, stack::L4OFF));
+        self.asm.jump(Insn::jmp_imm(e::JEQ, R8, 0), lookup);
+        self.e(Insn::ldx(e::DW, R1, FP, stack::PROTO));
+        for p in [6, 17, 132] {
+            self.asm.jump(Insn::jmp_imm(e::JEQ, R1, p), tp);
+        }
+        for p in [1, 58] {
+            self.asm.jump(Insn::jmp_imm(e::JEQ, R1, p), icmp);
+        }
+        self.asm.goto(lookup);
+        self.asm.bind(tp);
+        self.need(R8, 4, lookup);
+        for (from, to) in [(0, flow::SPORT), (2, flow::DPORT)] {
+            self.e(Insn::ld_ind(e::H, R8, from));
+            self.e(Insn::stx(e::H, FP, k + to as i16, R0));
+        }
+        self.asm.goto(lookup);
+        self.asm.bind(icmp);
+        self.need(R8, 2, lookup);
+        for (from, to) in [(0, flow::SPORT), (1, flow::DPORT)] {
+            self.e(Insn::ld_ind(e::B, R8, from));
+            self.e(Insn::stx(e::H, FP, k + to as i16, R0));
+        }
+
+        self.asm.bind(lookup);
+        let done = self.asm.label();
+        let insert = self.asm.label();
+        let failed = self.asm.label();
+        self.lookup_flow();
+        self.asm.jump(Insn::jmp_imm(e::JEQ, R0, 0), insert);
+        self.add_to_flow();
+        self.asm.goto(done);
+        self.asm.bind(insert);
+        self.e(Insn::st(e::DW, FP, stack::FLOW_VALUE, 1));
+        self.e(Insn::ldx(e::DW, R1, FP, stack::LEN));
+        self.e(Insn::stx(e::DW, FP, stack::FLOW_VALUE + 8, R1));
+        self.asm.emit_all(Insn::ld_map(R1, FLOWS));
+        self.e(Insn::mov64(R2, FP));
+        self.e(Insn::alu64_imm(e::ADD, R2, k as i32));
+        self.e(Insn::mov64(R3, FP));
+        self.e(Insn::alu64_imm(e::ADD, R3, stack::FLOW_VALUE as i32));
+        self.e(Insn::mov64_imm(R4, e::NOEXIST));
+        self.e(Insn::call(Helper::MapUpdateElem));
+        let raced = self.asm.label();
+        self.asm.jump(Insn::jmp_imm(e::JNE, R0, 0), raced);
+        self.inc(slot::FLOW_INSERTS);
+        self.asm.goto(done);
+        // Another CPU added the flow between our lookup and update.
+        self.asm.bind(raced);
+        self.lookup_flow();
+        self.asm.jump(Insn::jmp_imm(e::JEQ, R0, 0), failed);
+        self.add_to_flow();
+        self.asm.goto(done);
+        self.asm.bind(failed);
+        self.inc(slot::FLOW_FAILURES);
+        self.asm.bind(done);
+    }
+
+    fn lookup_flow(&mut self) {
+        self.asm.emit_all(Insn::ld_map(R1, FLOWS));
+        self.e(Insn::mov64(R2, FP));
+        self.e(Insn::alu64_imm(e::ADD, R2, stack::FLOW_KEY as i32));
+        self.e(Insn::call(Helper::MapLookupElem));
+    }
+
+    /// The flow's entry is in r0: packets += 1, bytes += length (atomically: the table is
+    /// shared by all CPUs).
+    fn add_to_flow(&mut self) {
+        self.e(Insn::mov64_imm(R1, 1));
+        self.e(Insn::atomic_add64(R0, 0, R1));
+        self.e(Insn::ldx(e::DW, R1, FP, stack::LEN));
+        self.e(Insn::atomic_add64(R0, 8, R1));
+    }
+}

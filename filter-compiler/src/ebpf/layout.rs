@@ -1,0 +1,144 @@
+//! What the eBPF program's maps hold: the one home of the counter slots and the flow-table
+//! key and value layouts, for the code generator that writes them and the tool that reads them.
+
+/// The counters map: a per-CPU array of one entry, a row of u64 counters. Slot numbers.
+pub mod slot {
+    /// Every packet the socket's filter ran on.
+    pub const SEEN_PACKETS: usize = 0;
+    /// Their length as the capture file records it, so that the matched bytes are the sum
+    /// of the written packets' lengths: Ethernet frames with their VLAN tag (the kernel
+    /// strips it before the filter runs), cooked packets (`any`) with the cooked header.
+    pub const SEEN_BYTES: usize = 1;
+    /// Wire segments: a GSO packet counts `gso_segs`, any other 1.
+    pub const SEEN_SEGMENTS: usize = 2;
+    /// The packets the filter accepted.
+    pub const MATCHED_PACKETS: usize = 3;
+    pub const MATCHED_BYTES: usize = 4;
+    pub const MATCHED_SEGMENTS: usize = 5;
+    /// First of [`super::L3_CLASSES`]`.len()` slots: packets seen, by link-layer class.
+    pub const SEEN_L3: usize = 6;
+    /// First of [`super::L4_CLASSES`]`.len()` slots: packets seen, by transport.
+    pub const SEEN_L4: usize = SEEN_L3 + super::L3_CLASSES.len();
+    pub const MATCHED_L3: usize = SEEN_L4 + super::L4_CLASSES.len();
+    pub const MATCHED_L4: usize = MATCHED_L3 + super::L3_CLASSES.len();
+    /// New entries the program put in the flow table (with the entry count, tells evictions).
+    pub const FLOW_INSERTS: usize = MATCHED_L4 + super::L4_CLASSES.len();
+    /// Matched packets the flow table could not take (an update the kernel refused).
+    pub const FLOW_FAILURES: usize = FLOW_INSERTS + 1;
+    /// Rule `i` counts packets at `RULES + 2 * i` and bytes at `RULES + 2 * i + 1`.
+    pub const RULES: usize = FLOW_FAILURES + 1;
+}
+
+/// Link-layer classes, in slot order. Exactly one per packet: `vlan` for a tagged frame
+/// (the kernel stripped the tag, or it is in the packet), else by EtherType.
+pub const L3_CLASSES: [&str; 5] = ["ipv4", "ipv6", "arp", "vlan", "other"];
+/// Transport classes, in slot order; exactly one per packet (`other` includes non-IP).
+/// IPv4 and IPv6 behind one VLAN tag count too; IPv6 extension headers are skipped.
+pub const L4_CLASSES: [&str; 6] = ["tcp", "udp", "icmp", "icmp6", "sctp", "other"];
+
+pub const L3_IPV4: usize = 0;
+pub const L3_IPV6: usize = 1;
+pub const L3_ARP: usize = 2;
+pub const L3_VLAN: usize = 3;
+pub const L3_OTHER: usize = 4;
+
+pub const L4_TCP: usize = 0;
+pub const L4_UDP: usize = 1;
+pub const L4_ICMP: usize = 2;
+pub const L4_ICMP6: usize = 3;
+pub const L4_SCTP: usize = 4;
+pub const L4_OTHER: usize = 5;
+
+/// Number of u64 counters for `rules` rules.
+pub const fn counter_slots(rules: usize) -> usize {
+    slot::RULES + 2 * rules
+}
+
+/// The flow table: an LRU hash from [`FlowKey`] to two u64 (packets, bytes), updated
+/// atomically. Offsets in the key.
+pub mod flow {
+    /// EtherType (u16, host order).
+    pub const ETHERTYPE: usize = 0;
+    /// IP protocol (u8), 0 if none.
+    pub const PROTO: usize = 2;
+    /// Link-layer class (u8), an index of [`super::L3_CLASSES`].
+    pub const L3: usize = 3;
+    /// Source port (u16, host order), or ICMP/ICMPv6 type.
+    pub const SPORT: usize = 4;
+    /// Destination port (u16), or ICMP/ICMPv6 code.
+    pub const DPORT: usize = 6;
+    /// Source address: IPv4 in the first u32, IPv6 in four; each u32 in host order of the
+    /// big-endian word (as a classic word load leaves it).
+    pub const SRC: usize = 8;
+    pub const DST: usize = 24;
+    pub const KEY_SIZE: usize = 40;
+    /// Value: packets (u64) at 0, bytes (u64) at 8.
+    pub const VALUE_SIZE: usize = 16;
+}
+
+/// A flow-table key, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    pub ethertype: u16,
+    pub proto: u8,
+    pub l3: u8,
+    pub sport: u16,
+    pub dport: u16,
+    /// Addresses as 16 bytes in network order: IPv4 in the first 4.
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+}
+
+impl FlowKey {
+    /// From the key's bytes as the map returns them (native byte order), `None` if short.
+    pub fn decode(b: &[u8]) -> Option<FlowKey> {
+        if b.len() < flow::KEY_SIZE {
+            return None;
+        }
+        let u16_at = |o: usize| u16::from_ne_bytes([b[o], b[o + 1]]);
+        let addr = |o: usize| {
+            let mut a = [0u8; 16];
+            for w in 0..4 {
+                let v = u32::from_ne_bytes(b[o + 4 * w..o + 4 * w + 4].try_into().unwrap());
+                a[4 * w..4 * w + 4].copy_from_slice(&v.to_be_bytes());
+            }
+            a
+        };
+        Some(FlowKey {
+            ethertype: u16_at(flow::ETHERTYPE),
+            proto: b[flow::PROTO],
+            l3: b[flow::L3],
+            sport: u16_at(flow::SPORT),
+            dport: u16_at(flow::DPORT),
+            src: addr(flow::SRC),
+            dst: addr(flow::DST),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_do_not_overlap() {
+        assert_eq!(slot::SEEN_L4, 11);
+        assert_eq!(slot::MATCHED_L3, 17);
+        assert_eq!(slot::MATCHED_L4, 22);
+        assert_eq!(slot::FLOW_INSERTS, 28);
+        assert_eq!(slot::RULES, 30);
+        assert_eq!(counter_slots(2), 34);
+    }
+
+    #[test]
+    fn flow_key_decodes_words_as_loaded() {
+        let mut b = [0u8; flow::KEY_SIZE];
+        b[0..2].copy_from_slice(&0x0800u16.to_ne_bytes());
+        b[2] = 6;
+        b[4..6].copy_from_slice(&443u16.to_ne_bytes());
+        b[8..12].copy_from_slice(&0x0a00_0001u32.to_ne_bytes());
+        let k = FlowKey::decode(&b).unwrap();
+        assert_eq!((k.ethertype, k.proto, k.sport), (0x0800, 6, 443));
+        assert_eq!(&k.src[..4], &[10, 0, 0, 1]);
+    }
+}

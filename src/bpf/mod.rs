@@ -1,0 +1,297 @@
+//! The eBPF backend at run time: create the program's maps, write their descriptors into it,
+//! load it (the verifier's log only to explain a refusal), attach it to the capture socket,
+//! and read the counters back, summed over the CPUs.
+
+pub mod sys;
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use filter_compiler::ebpf::layout::{self, flow, slot, FlowKey};
+use filter_compiler::ebpf::{self, MapKind};
+
+use crate::error::{io_message, Error};
+
+/// The license the program declares: enough for the helpers it calls (map lookups and
+/// updates), none of which is GPL-only.
+const LICENSE: &str = "MIT";
+
+/// Room for the verifier's log when explaining a refusal.
+const LOG_SIZE: usize = 4 << 20;
+
+/// What to say when the kernel refuses us the capability, naming it.
+fn privilege_error(step: &str) -> Error {
+    Error::msg(format!(
+        "eBPF needs CAP_BPF (or CAP_SYS_ADMIN) besides CAP_NET_RAW ({step} was refused): run as \
+         root, or `setcap cap_net_raw,cap_bpf+ep bpfdump`; the classic backend (without --ebpf, \
+         --count, --top) needs only cap_net_raw"
+    ))
+}
+
+/// A loaded program and its maps.
+pub struct Loaded {
+    pub prog: OwnedFd,
+    counters: OwnedFd,
+    flows: Option<OwnedFd>,
+    flow_capacity: u32,
+    cpus: usize,
+    slots: usize,
+    rules: usize,
+}
+
+/// Loads `p`. `verbose`: on a verifier refusal, print the verifier's log to stderr.
+pub fn load(p: &ebpf::Program, rules: usize, verbose: bool) -> Result<Loaded, Error> {
+    let mut fds = Vec::with_capacity(p.maps.len());
+    for m in &p.maps {
+        let fd = sys::map_create(
+            m.kind.number(),
+            m.key_size,
+            m.value_size,
+            m.max_entries,
+            m.name,
+        )
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => privilege_error("creating a map"),
+            _ => Error::msg(format!(
+                "cannot create the eBPF map `{}` ({} entries): {}",
+                m.name,
+                m.max_entries,
+                io_message(&e)
+            )),
+        })?;
+        fds.push(fd);
+    }
+    let mut insns = p.insns.clone();
+    for (at, map) in p.map_refs() {
+        insns[at].imm = fds[map].as_raw_fd();
+    }
+    let bytes: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    let prog = match sys::prog_load(&bytes, LICENSE, "bpfdump", None) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            return Err(privilege_error("loading the program"))
+        }
+        Err(e) => {
+            let mut log = vec![0u8; LOG_SIZE];
+            let again = sys::prog_load(&bytes, LICENSE, "bpfdump", Some(&mut log));
+            if verbose {
+                eprintln!("bpfdump: the verifier's log:");
+                eprintln!("{}", String::from_utf8_lossy(&log).trim_end());
+            }
+            let last = String::from_utf8_lossy(&log)
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("processed "))
+                .map(|l| format!(": {}", l.trim()))
+                .unwrap_or_default();
+            let what = match again {
+                Ok(_) => "refused the program, then accepted it with a log".to_string(),
+                Err(_) => format!("rejected the program ({}){last}", io_message(&e)),
+            };
+            return Err(Error::msg(format!(
+                "the kernel's eBPF verifier {what}; -v shows its log; the classic backend \
+                 (without --ebpf, --count, --top) still works"
+            )));
+        }
+    };
+    let cpus = sys::possible_cpus().map_err(|e| Error::io("possible CPUs", &e))?;
+    let mut fds = fds.into_iter();
+    let counters = fds.next().expect("the program has a counters map");
+    let flows = fds.next();
+    Ok(Loaded {
+        prog,
+        counters,
+        flow_capacity: p.maps.get(ebpf::FLOWS).map_or(0, |m| m.max_entries),
+        flows,
+        cpus,
+        slots: layout::counter_slots(rules),
+        rules,
+    })
+}
+
+/// Packets, bytes and wire segments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub packets: u64,
+    pub bytes: u64,
+    pub segments: u64,
+}
+
+/// One flow-table entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Flow {
+    pub key: FlowKey,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// The counters at one moment.
+#[derive(Clone, Debug, Default)]
+pub struct Counts {
+    pub seen: Totals,
+    pub matched: Totals,
+    /// Seen by class: indexes of [`layout::L3_CLASSES`] and [`layout::L4_CLASSES`].
+    pub l3: [u64; 5],
+    pub l4: [u64; 6],
+    pub matched_l3: [u64; 5],
+    pub matched_l4: [u64; 6],
+    /// Per rule: (packets, bytes).
+    pub rules: Vec<(u64, u64)>,
+    /// New flows put in the table so far, and matched packets it could not take.
+    pub flow_inserts: u64,
+    pub flow_failures: u64,
+}
+
+impl Counts {
+    fn from_slots(v: &[u64], rules: usize) -> Counts {
+        let arr = |first: usize| -> [u64; 6] {
+            let mut a = [0u64; 6];
+            for (i, x) in a.iter_mut().enumerate() {
+                *x = v.get(first + i).copied().unwrap_or(0);
+            }
+            a
+        };
+        let l3 = |first: usize| -> [u64; 5] {
+            let a = arr(first);
+            [a[0], a[1], a[2], a[3], a[4]]
+        };
+        Counts {
+            seen: Totals {
+                packets: v[slot::SEEN_PACKETS],
+                bytes: v[slot::SEEN_BYTES],
+                segments: v[slot::SEEN_SEGMENTS],
+            },
+            matched: Totals {
+                packets: v[slot::MATCHED_PACKETS],
+                bytes: v[slot::MATCHED_BYTES],
+                segments: v[slot::MATCHED_SEGMENTS],
+            },
+            l3: l3(slot::SEEN_L3),
+            l4: arr(slot::SEEN_L4),
+            matched_l3: l3(slot::MATCHED_L3),
+            matched_l4: arr(slot::MATCHED_L4),
+            rules: (0..rules)
+                .map(|i| (v[slot::RULES + 2 * i], v[slot::RULES + 2 * i + 1]))
+                .collect(),
+            flow_inserts: v[slot::FLOW_INSERTS],
+            flow_failures: v[slot::FLOW_FAILURES],
+        }
+    }
+}
+
+impl Loaded {
+    pub fn prog_fd(&self) -> RawFd {
+        self.prog.as_raw_fd()
+    }
+
+    pub fn flow_capacity(&self) -> u32 {
+        self.flow_capacity
+    }
+
+    /// The counters, each summed over the CPUs' rows.
+    pub fn counts(&self) -> io::Result<Counts> {
+        let row = self.slots * 8;
+        let mut buf = vec![0u8; row * self.cpus];
+        sys::lookup(self.counters.as_raw_fd(), &0u32.to_ne_bytes(), &mut buf)?;
+        let mut sum = vec![0u64; self.slots];
+        for cpu in buf.chunks_exact(row) {
+            for (s, w) in sum.iter_mut().zip(cpu.chunks_exact(8)) {
+                *s = s.wrapping_add(u64::from_ne_bytes(w.try_into().expect("8 bytes")));
+            }
+        }
+        Ok(Counts::from_slots(&sum, self.rules))
+    }
+
+    /// Every entry of the flow table (none without one). Entries the program evicts while
+    /// we walk may be missed or seen twice; that is the price of not stopping it.
+    pub fn flows(&self) -> io::Result<Vec<Flow>> {
+        let Some(map) = &self.flows else {
+            return Ok(Vec::new());
+        };
+        let fd = map.as_raw_fd();
+        let mut out = Vec::new();
+        let mut key = [0u8; flow::KEY_SIZE];
+        let mut next = [0u8; flow::KEY_SIZE];
+        let mut value = [0u8; flow::VALUE_SIZE];
+        let mut first = true;
+        // Bounded: the table never holds more than its capacity.
+        for _ in 0..=self.flow_capacity as usize * 2 {
+            let more = sys::next_key(fd, (!first).then_some(&key[..]), &mut next)?;
+            if !more {
+                break;
+            }
+            first = false;
+            key = next;
+            if sys::lookup(fd, &key, &mut value)? {
+                let (p, b) = value.split_at(8);
+                out.push(Flow {
+                    key: FlowKey::decode(&key).expect("key of the right size"),
+                    packets: u64::from_ne_bytes(p.try_into().expect("8 bytes")),
+                    bytes: u64::from_ne_bytes(b.try_into().expect("8 bytes")),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a map kind is supported by this kernel is found out at load; kept for listings.
+pub fn map_kind_name(k: MapKind) -> &'static str {
+    match k {
+        MapKind::PercpuArray => "percpu_array",
+        MapKind::LruHash => "lru_hash",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use filter_compiler::{LinkType, Options, Target};
+
+    #[test]
+    fn smoke_load() {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIPPED: smoke_load needs root");
+            return;
+        }
+        let r = crate::resolver::SystemResolver::default();
+        let opts = Options {
+            optimize: true,
+            snaplen: 262144,
+            netmask: 0,
+            resolver: &r,
+        };
+        let t = Target::kernel(LinkType::En10mb);
+        let main = filter_compiler::compile_cfg("tcp port 443", &t, &opts, None).unwrap();
+        let rule = filter_compiler::compile_cfg("udp port 53", &t, &opts, None).unwrap();
+        let p = ebpf::generate(&ebpf::Spec {
+            target: t,
+            filter: &main,
+            rules: vec![&rule],
+            count_only: false,
+            flows: 1024,
+        })
+        .unwrap();
+        print!("{}", ebpf::dump::asm(&p));
+        let l = load(&p, 1, true).unwrap_or_else(|e| panic!("{e}"));
+        let mut pkt = vec![0u8; 14];
+        pkt[12] = 8;
+        // eth + ip + tcp to 443
+        let mut f = vec![0u8; 54];
+        f[12] = 8;
+        f[14] = 0x45;
+        f[16] = 0;
+        f[17] = 40;
+        f[23] = 6;
+        f[26..30].copy_from_slice(&[10, 0, 0, 1]);
+        f[30..34].copy_from_slice(&[10, 0, 0, 2]);
+        f[34..36].copy_from_slice(&1234u16.to_be_bytes());
+        f[36..38].copy_from_slice(&443u16.to_be_bytes());
+        f[46] = 0x50;
+        pkt.extend_from_slice(&f);
+        let r = sys::test_run(l.prog_fd(), &pkt, None, 1).unwrap();
+        eprintln!("retval {} dur {}", r.retval, r.duration);
+        eprintln!("{:?}", l.counts().unwrap());
+        eprintln!("{:?}", l.flows().unwrap());
+    }
+}
