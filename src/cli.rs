@@ -180,6 +180,52 @@ struct Args {
     #[arg(short = 'l')]
     line_buffered: bool,
 
+    /// eBPF backend: capture as usual, with an eBPF filter that also counts every packet the
+    /// socket sees (by class, rule and flow) in the kernel; the counters print at the end
+    #[arg(long = "ebpf", help_heading = "eBPF counters")]
+    ebpf: bool,
+
+    /// Count only, in the kernel: no packet is copied to user space; the counters print at
+    /// the end (and every --interval)
+    #[arg(long = "count", help_heading = "eBPF counters")]
+    count_only: bool,
+
+    /// Full-screen live view of the counters (q quits); with -w it also captures
+    #[arg(long = "top", help_heading = "eBPF counters")]
+    top: bool,
+
+    /// A named filter counted in the same pass (repeatable): --rule https='tcp port 443'
+    #[arg(
+        long = "rule",
+        value_name = "NAME=EXPRESSION",
+        help_heading = "eBPF counters"
+    )]
+    rules: Vec<String>,
+
+    /// Counters as one JSON object per line on standard output (the last line: final totals)
+    #[arg(long = "json", help_heading = "eBPF counters")]
+    json: bool,
+
+    /// Print the counters every SECONDS (with --top: its refresh; default 1)
+    #[arg(
+        long = "interval",
+        value_name = "SECONDS",
+        help_heading = "eBPF counters"
+    )]
+    interval: Option<String>,
+
+    /// Stop after SECONDS
+    #[arg(
+        long = "duration",
+        value_name = "SECONDS",
+        help_heading = "eBPF counters"
+    )]
+    duration: Option<String>,
+
+    /// Entries of the in-kernel table of matched flows (an LRU: fixed memory; 0: no table)
+    #[arg(long = "flows", value_name = "N", help_heading = "eBPF counters")]
+    flows: Option<String>,
+
     /// Print version (long only: tcpdump's -V means something else)
     #[arg(long = "version", action = ArgAction::Version)]
     version: Option<bool>,
@@ -198,6 +244,36 @@ pub enum DumpFormat {
     C,
     /// Instruction count, then `code jt jf k` in decimal
     Decimal,
+    /// The eBPF program (--ebpf, --count, --top) as assembly, maps named
+    Ebpf,
+}
+
+/// Default size of the flow table: 8192 flows, about 1 MiB of kernel memory.
+pub const DEFAULT_FLOWS: u32 = 8192;
+/// At most this many --rule flags.
+pub const MAX_RULES: usize = 64;
+
+/// What the eBPF backend does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EbpfMode {
+    /// Capture as usual (-w, printing), counting besides.
+    Capture,
+    /// Count only: the program keeps no packet.
+    Count,
+}
+
+/// The eBPF backend's options (--ebpf, --count, --top and the flags that go with them).
+#[derive(Debug, Clone)]
+pub struct Ebpf {
+    pub mode: EbpfMode,
+    /// The full-screen view instead of printed reports.
+    pub top: bool,
+    pub json: bool,
+    /// Report (or refresh) every this long; None: only at the end (--top: 1 s).
+    pub interval: Option<std::time::Duration>,
+    pub duration: Option<std::time::Duration>,
+    pub rules: Vec<crate::bpf::report::Rule>,
+    pub flows: u32,
 }
 
 /// Where the filter expression comes from.
@@ -250,6 +326,10 @@ pub struct Config {
     pub linktype: LinkType,
     pub optimize: bool,
     pub snaplen: u32,
+    /// The eBPF backend, if asked for.
+    pub ebpf: Option<Ebpf>,
+    /// -v, also for what is not printing (the verifier's log).
+    pub verbose: u8,
     /// Warnings to print before running (e.g. expression words ignored because of -F).
     pub warnings: Vec<String>,
 }
@@ -295,9 +375,11 @@ fn one_line(rendered: &str) -> String {
 
 impl Config {
     fn from_args(a: Args) -> Result<Config, Error> {
+        let ebpf = ebpf_options(&a)?;
         let dump = match (a.dump, a.dump_bytecode) {
             (_, Some(f)) => Some(f),
             (0, None) => None,
+            (1, None) if ebpf.is_some() => Some(DumpFormat::Ebpf),
             (1, None) => Some(DumpFormat::Asm),
             (2, None) => Some(DumpFormat::C),
             (_, None) => Some(DumpFormat::Decimal),
@@ -430,9 +512,193 @@ impl Config {
             linktype,
             optimize: !a.no_optimize,
             snaplen,
+            ebpf,
+            verbose: a.verbose,
             warnings,
         })
     }
+}
+
+/// A duration in seconds, decimals allowed (`0.5`), more than zero.
+fn parse_seconds(s: &str, what: &str) -> Result<std::time::Duration, Error> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v < 1e9 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(Error::msg(format!(
+            "invalid {what} {s} (seconds, more than 0)"
+        ))),
+    }
+}
+
+/// `--rule NAME=EXPRESSION`: a name of letters, digits, `_ - . :`, unique.
+fn parse_rule(
+    s: &str,
+    seen: &[crate::bpf::report::Rule],
+) -> Result<crate::bpf::report::Rule, Error> {
+    let Some((name, expr)) = s.split_once('=') else {
+        return Err(Error::msg(format!(
+            "--rule {s}: give a name and a filter, as in --rule https='tcp port 443'"
+        )));
+    };
+    let name = name.trim();
+    let ok = |c: char| c.is_ascii_alphanumeric() || "_-.:".contains(c);
+    if name.is_empty() || name.len() > 32 || !name.chars().all(ok) {
+        return Err(Error::msg(format!(
+            "--rule {s}: a rule name is 1 to 32 letters, digits, '_', '-', '.' or ':'"
+        )));
+    }
+    if seen.iter().any(|r| r.name == name) {
+        return Err(Error::msg(format!(
+            "--rule {s}: there is already a rule named {name}"
+        )));
+    }
+    Ok(crate::bpf::report::Rule {
+        name: name.to_string(),
+        expr: expr.to_string(),
+    })
+}
+
+/// The eBPF flags, checked against the rest of the command line. Any of the counting flags
+/// without --count or --top means --ebpf.
+fn ebpf_options(a: &Args) -> Result<Option<Ebpf>, Error> {
+    let extra = !a.rules.is_empty()
+        || a.json
+        || a.interval.is_some()
+        || a.duration.is_some()
+        || a.flows.is_some();
+    let dump_ebpf = a.dump_bytecode == Some(DumpFormat::Ebpf);
+    if !(a.ebpf || a.count_only || a.top || extra || dump_ebpf) {
+        return Ok(None);
+    }
+    let flag = if a.top {
+        "--top"
+    } else if a.count_only {
+        "--count"
+    } else {
+        "--ebpf"
+    };
+    if a.read.is_some() {
+        return Err(Error::msg(format!(
+            "{flag} counts in the kernel, on a live interface (-i): it does not read files (-r)"
+        )));
+    }
+    let writes = a.write.is_some();
+    // --top without -w shows counters only; with -w it captures too.
+    let mode = if a.count_only || (a.top && !writes) {
+        EbpfMode::Count
+    } else {
+        EbpfMode::Capture
+    };
+    let refuse = |what: &str, why: &str| Err(Error::msg(format!("{what} {why}")));
+    if mode == EbpfMode::Count {
+        if a.count_only && writes {
+            return refuse(
+                "--count copies no packet, so there is nothing to write:",
+                "drop -w, or use --ebpf -w FILE to capture and count",
+            );
+        }
+        if a.count.is_some() {
+            return refuse(
+                "-c counts captured packets and --count captures none:",
+                "use --duration SECONDS",
+            );
+        }
+        let capture_only = [
+            (a.buffer_size.is_some(), "-B"),
+            (a.immediate, "--immediate-mode"),
+            (a.packet_buffered, "-U"),
+            (a.pcapng, "--pcapng"),
+            (
+                a.nano || a.precision.is_some(),
+                "--nano/--time-stamp-precision",
+            ),
+            (a.file_size.is_some(), "-C"),
+            (a.rotate_seconds.is_some(), "-G"),
+            (a.file_count.is_some(), "-W"),
+        ];
+        let printing = [
+            (a.quiet, "-q"),
+            (a.link_header, "-e"),
+            (a.hex > 0, "-x"),
+            (a.hex_ascii > 0, "-X"),
+            (a.ascii > 0, "-A"),
+            (a.absolute_seq, "-S"),
+            (a.number, "-#"),
+            (a.time > 0, "-t"),
+            (a.line_buffered && (a.top || !a.json), "-l"),
+        ];
+        if let Some((_, f)) = capture_only.iter().chain(&printing).find(|(on, _)| *on) {
+            return Err(Error::msg(format!(
+                "{f} is about captured packets, and {flag} {} none",
+                if a.top && !a.count_only {
+                    "without -w captures"
+                } else {
+                    "captures"
+                }
+            )));
+        }
+    }
+    if a.top && a.json {
+        return refuse("--top and --json:", "the view is the output; choose one");
+    }
+    if a.json
+        && mode == EbpfMode::Capture
+        && a.write.as_deref().is_none_or(|w| w.as_os_str() == "-")
+    {
+        return refuse(
+            "--json with a capture needs -w FILE:",
+            "packets print on standard output (or use --count --json)",
+        );
+    }
+    if a.top && writes && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
+        return refuse("--top needs the terminal:", "give -w a file name, not -");
+    }
+    if a.dump_bytecode.is_none() {
+        if a.dump > 1 {
+            return refuse(
+                "-dd and -ddd print classic programs;",
+                "the eBPF program prints as assembly only (-d or --dump-bytecode=ebpf)",
+            );
+        }
+    }
+    if let Some(f) = a.dump_bytecode.filter(|f| *f != DumpFormat::Ebpf) {
+        return Err(Error::msg(format!(
+            "--dump-bytecode={} prints the classic program; with {flag} use --dump-bytecode=ebpf",
+            f.to_possible_value()
+                .map_or("?".into(), |v| v.get_name().to_string())
+        )));
+    }
+    let mut rules = Vec::new();
+    for r in &a.rules {
+        let r = parse_rule(r, &rules)?;
+        rules.push(r);
+    }
+    if rules.len() > MAX_RULES {
+        return Err(Error::msg(format!("at most {MAX_RULES} --rule flags")));
+    }
+    let flows = match &a.flows {
+        None => DEFAULT_FLOWS,
+        Some(s) => match parse_c_integer(s) {
+            Some(n) if (0..=1 << 24).contains(&n) => n as u32,
+            _ => return Err(Error::msg(format!("invalid --flows {s} (0 to 16777216)"))),
+        },
+    };
+    Ok(Some(Ebpf {
+        mode,
+        top: a.top,
+        json: a.json,
+        interval: a
+            .interval
+            .as_deref()
+            .map(|s| parse_seconds(s, "interval"))
+            .transpose()?,
+        duration: a
+            .duration
+            .as_deref()
+            .map(|s| parse_seconds(s, "duration"))
+            .transpose()?,
+        rules,
+        flows,
+    }))
 }
 
 /// An integer the way C's `strtol(s, &end, 0)` reads it: decimal, `0x` hex or `0` octal,

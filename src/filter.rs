@@ -63,6 +63,27 @@ pub fn compile_for(
     })
 }
 
+/// The optimized IR of `expr`, for the eBPF backend; errors as [`compile_for`]'s, naming the
+/// rule when it is one.
+pub fn compile_cfg_for(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<filter_compiler::Direction>,
+    rule: Option<&str>,
+) -> Result<filter_compiler::ir::Cfg, Error> {
+    filter_compiler::compile_cfg(expr, target, opts, direction).map_err(|e| {
+        let caret = e.caret(expr);
+        Error::Filter {
+            message: match rule {
+                Some(name) => format!("rule {name}: {}", e.message),
+                None => e.message,
+            },
+            caret,
+        }
+    })
+}
+
 /// tcpdump-style names of link types, for "reading from file ..., link-type NAME (DESC)".
 pub fn linktype_names(linktype: u32) -> Option<(&'static str, &'static str)> {
     Some(match linktype {
@@ -185,7 +206,8 @@ impl Filters {
 /// The program printed in one of tcpdump's formats, ending with a newline.
 pub fn dump_text(prog: &Program, format: DumpFormat) -> String {
     let mut s = match format {
-        DumpFormat::Asm => dump::asm(&prog.insns),
+        // (Ebpf dumps are routed to the eBPF listing before a classic program exists.)
+        DumpFormat::Asm | DumpFormat::Ebpf => dump::asm(&prog.insns),
         DumpFormat::C => dump::c(&prog.insns),
         DumpFormat::Decimal => dump::decimal(&prog.insns),
     };

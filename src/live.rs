@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use filter_compiler::{LinkType, Options, Program, Target};
 
-use crate::cli::{Config, Direction, DumpFormat};
+use crate::bpf::report::KernelStats;
+use crate::cli::{Config, Direction, DumpFormat, EbpfMode};
+use crate::counting::{self, Counter, Out};
 use crate::error::{io_message, Error};
 use crate::filter::{compile_for, describe_linktype, dump_text};
 use crate::iface::{self, Iface};
@@ -46,6 +48,35 @@ pub fn dump(cfg: &Config, expr: &str, format: DumpFormat) -> Result<String, Erro
     Ok(dump_text(&prog, format))
 }
 
+/// `-d` with an eBPF mode: the counting program, for `-i`'s interface or for `-y`'s link type.
+pub fn dump_ebpf(cfg: &Config, expr: &str) -> Result<String, Error> {
+    let e = cfg
+        .ebpf
+        .as_ref()
+        .ok_or_else(|| Error::msg("no eBPF mode"))?;
+    let (target, netmask, dir) = match &cfg.live.interface {
+        Some(_) => {
+            let iface = choose_interface(cfg)?;
+            (
+                Target::kernel(iface.linktype),
+                iface.netmask,
+                cfg.live.direction,
+            )
+        }
+        None => (Target::kernel(cfg.linktype), 0, Direction::InOut),
+    };
+    let p = counting::program(cfg, e, target, netmask, expr, direction(dir))?;
+    Ok(counting::listing(&p))
+}
+
+fn direction(d: Direction) -> Option<filter_compiler::Direction> {
+    match d {
+        Direction::Out => Some(filter_compiler::Direction::Out),
+        Direction::In => Some(filter_compiler::Direction::In),
+        Direction::InOut => None,
+    }
+}
+
 fn choose_interface(cfg: &Config) -> Result<Iface, Error> {
     match &cfg.live.interface {
         Some(name) => match iface::lookup(name) {
@@ -73,12 +104,7 @@ fn compile(cfg: &Config, iface: &Iface, expr: &str, dir: Direction) -> Result<Pr
         resolver: &resolver,
     };
     let target = Target::kernel(iface.linktype);
-    let direction = match dir {
-        Direction::Out => Some(filter_compiler::Direction::Out),
-        Direction::In => Some(filter_compiler::Direction::In),
-        Direction::InOut => None,
-    };
-    compile_for(expr, &target, &opts, direction)
+    compile_for(expr, &target, &opts, direction(dir))
 }
 
 /// The signal handler's only job: note the signal and wake the poll loop.
@@ -151,6 +177,13 @@ impl Counters {
         }
     }
 
+    fn kernel(&self) -> KernelStats {
+        KernelStats {
+            received: self.received,
+            dropped: self.dropped,
+        }
+    }
+
     fn report(&self) {
         let plural = |n: u64| if n == 1 { "" } else { "s" };
         let _ = write!(
@@ -209,6 +242,134 @@ fn open_error(iface: &Iface, e: ring::OpenError) -> Error {
     }
 }
 
+/// Opens the capture socket with the filter attached: the classic program, or with an eBPF
+/// mode the counting program (left loaded in `loaded`, whose maps the caller reads).
+///
+/// -Q in: the kernel need not even show us outgoing packets. On loopback every packet is
+/// seen twice, going out and coming back in; like libpcap, keep one copy, so there too the
+/// kernel drops the outgoing one. Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: then the
+/// filter tests the direction.
+fn open_socket<S>(
+    cfg: &Config,
+    iface: &Iface,
+    expr: &str,
+    loaded: &mut Option<crate::bpf::Loaded>,
+    open: impl Fn(&ring::Options) -> Result<S, ring::OpenError>,
+) -> Result<S, Error> {
+    let drop_outgoing = cfg.live.direction == Direction::In || iface.is_loopback;
+    let mut in_filter = false;
+    loop {
+        let dir = match cfg.live.direction {
+            Direction::InOut | Direction::In if drop_outgoing => {
+                if in_filter {
+                    Direction::In
+                } else {
+                    Direction::InOut
+                }
+            }
+            d => d,
+        };
+        let classic;
+        let filter = match &cfg.ebpf {
+            None => {
+                classic = compile(cfg, iface, expr, dir)?;
+                ring::Filter::Classic(&classic.insns)
+            }
+            Some(e) => {
+                let target = Target::kernel(iface.linktype);
+                let p = counting::program(cfg, e, target, iface.netmask, expr, direction(dir))?;
+                let l = loaded.insert(counting::load(cfg, e, &p)?);
+                ring::Filter::Ebpf(&l.prog)
+            }
+        };
+        let opts = ring::Options {
+            ifindex: iface.index,
+            framing: iface.framing,
+            filter,
+            promiscuous: cfg.live.promiscuous,
+            ignore_outgoing: drop_outgoing && !in_filter,
+        };
+        match open(&opts) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if e.step == "PACKET_IGNORE_OUTGOING"
+                    && e.err.raw_os_error() == Some(libc::ENOPROTOOPT) =>
+            {
+                in_filter = true;
+            }
+            Err(e) => return Err(open_error(iface, e)),
+        }
+    }
+}
+
+/// Gives up root once the capture is open (-Z), as tcpdump does.
+fn drop_privileges(cfg: &Config) -> Result<Option<privs::Target>, Error> {
+    let dropped = privs::target(cfg.live.user.as_deref())?;
+    if let Some(t) = &dropped {
+        privs::drop_to(t)?;
+    }
+    Ok(dropped)
+}
+
+/// `--count` (and `--top` without -w): a socket without a ring, whose program keeps nothing;
+/// the counters are read until a signal, --duration, or the interface going away.
+fn run_count(
+    cfg: &Config,
+    e: &crate::cli::Ebpf,
+    iface: &Iface,
+    expr: &str,
+    wake: OwnedFd,
+) -> Result<(), Error> {
+    let mut loaded = None;
+    let sock = open_socket(cfg, iface, expr, &mut loaded, ring::CountSocket::open)?;
+    let loaded = loaded.ok_or_else(|| Error::msg("internal error: no eBPF program"))?;
+    drop_privileges(cfg)?;
+    counting::announce(iface, e);
+    let mut counter = Counter::new(loaded, e, cfg.print.numeric > 0, Out::Stdout);
+    let wake = wake.as_raw_fd();
+    let result = loop {
+        if STOP.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        if REPORT.swap(false, Ordering::Relaxed) {
+            if let Err(e) = counter.report(None, false) {
+                break Err(e);
+            }
+        }
+        if counter.is_due() {
+            match counter.due(None) {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) => break Err(e),
+            }
+        }
+        let (rev, woken) = match ring::wait(sock.fd(), wake, counter.wait_ms()) {
+            Ok(r) => r,
+            Err(e) => break Err(Error::io("poll", &e)),
+        };
+        if woken {
+            drain(wake);
+        }
+        if rev & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+            break Err(socket_error(iface, sock.take_error()));
+        }
+    };
+    // The counts so far are worth having even when the interface went away.
+    let last = counter.report(None, true);
+    result.and(last)
+}
+
+/// The message for an error the socket reports during a capture.
+fn socket_error(iface: &Iface, e: Option<io::Error>) -> Error {
+    match e {
+        Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
+            Error::msg(format!("{}: The interface went down", iface.name))
+        }
+        Some(e) => Error::msg(format!("{}: {}", iface.name, io_message(&e))),
+        None => Error::msg(format!("{}: the capture socket failed", iface.name)),
+    }
+}
+
 pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     // Before anything is opened, so a signal at any point ends the run through the normal
     // path (files flushed and valid).
@@ -237,38 +398,16 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     // seen twice, going out and coming back in; like libpcap, keep one copy, so there too the
     // kernel drops the outgoing one. Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: then
     // the filter tests the direction.
-    let drop_outgoing = cfg.live.direction == Direction::In || iface.is_loopback;
-    let mut in_filter = false;
-    let sock = loop {
-        let dir = match cfg.live.direction {
-            Direction::InOut | Direction::In if drop_outgoing => {
-                if in_filter {
-                    Direction::In
-                } else {
-                    Direction::InOut
-                }
-            }
-            d => d,
-        };
-        let prog = compile(cfg, &iface, expr, dir)?;
-        let opts = ring::Options {
-            ifindex: iface.index,
-            framing: iface.framing,
-            filter: &prog.insns,
-            ring,
-            promiscuous: cfg.live.promiscuous,
-            ignore_outgoing: drop_outgoing && !in_filter,
-        };
-        match PacketSocket::open(&opts) {
-            Ok(s) => break s,
-            Err(e)
-                if e.step == "PACKET_IGNORE_OUTGOING"
-                    && e.err.raw_os_error() == Some(libc::ENOPROTOOPT) =>
-            {
-                in_filter = true;
-            }
-            Err(e) => return Err(open_error(&iface, e)),
-        }
+    if let Some(e) = cfg.ebpf.as_ref().filter(|e| e.mode == EbpfMode::Count) {
+        return run_count(cfg, e, &iface, expr, wake);
+    }
+    let mut loaded = None;
+    let sock = open_socket(cfg, &iface, expr, &mut loaded, |o| {
+        PacketSocket::open(o, ring)
+    })?;
+    let counter = match (&cfg.ebpf, loaded) {
+        (Some(e), Some(l)) => Some(Counter::new(l, e, cfg.print.numeric > 0, Out::Stderr)),
+        _ => None,
     };
 
     let linktype = iface.linktype.linktype();
@@ -336,7 +475,11 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         lo_index: iface::loopback_index(),
         scratch: Vec::new(),
         timeout: Duration::from_millis(u64::from(timeout)),
+        counter,
     };
+    if let Some(e) = &cfg.ebpf {
+        counting::announce(&iface, e);
+    }
     let result = capture
         .run(sock, &mut sink, &mut counters, wake.as_raw_fd())
         .map_err(|e| match (e, &dropped) {
@@ -355,7 +498,12 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     }
     let finished = flushed.and(sink.finish(&counters));
     counters.report();
-    result.and(finished)
+    // The in-kernel counters beside tcpdump's three lines.
+    let counted = match &mut capture.counter {
+        Some(c) => c.report(Some(counters.kernel()), true),
+        None => Ok(()),
+    };
+    result.and(finished).and(counted)
 }
 
 /// Interface names by index, for `-i any` (looked up once each).
@@ -391,6 +539,8 @@ struct Capture<'a> {
     /// Where a packet is assembled if the kernel left no room in front of it (not expected:
     /// PACKET_RESERVE asks for that room).
     scratch: Vec<u8>,
+    /// The eBPF program's counters (--ebpf): interval reports, --duration.
+    counter: Option<Counter>,
 }
 
 enum Step {
@@ -415,11 +565,20 @@ impl Capture<'_> {
         // if there are any, keep reading until then (tcpdump loses them).
         let mut stop_at: Option<Instant> = None;
         let r = loop {
-            if stop_at.is_none() && STOP.load(Ordering::Relaxed) {
+            // --duration is over: as a stop signal.
+            let mut over = false;
+            if let Some(c) = self.counter.as_mut().filter(|c| c.is_due()) {
+                counters.poll_kernel(sock);
+                match c.due(Some(counters.kernel())) {
+                    Ok(o) => over = o,
+                    Err(e) => break Err(e),
+                }
+            }
+            if stop_at.is_none() && (over || STOP.load(Ordering::Relaxed)) {
                 stop_at = Some(Instant::now() + self.timeout + Duration::from_millis(20));
             }
             let wait_ms = match stop_at {
-                None => -1,
+                None => self.counter.as_ref().map_or(-1, Counter::wait_ms),
                 Some(t) => {
                     let left = t.saturating_duration_since(Instant::now());
                     if left.is_zero() || sock.drained() {
@@ -431,6 +590,11 @@ impl Capture<'_> {
             if REPORT.swap(false, Ordering::Relaxed) {
                 counters.poll_kernel(sock);
                 counters.report();
+                if let Some(c) = &mut self.counter {
+                    if let Err(e) = c.report(Some(counters.kernel()), false) {
+                        break Err(e);
+                    }
+                }
             }
             let block = sock.next_block();
             let Some(mut block) = block else {

@@ -2,6 +2,7 @@
 
 mod bpf;
 mod cli;
+mod counting;
 mod error;
 mod filter;
 mod iface;
@@ -43,6 +44,7 @@ fn run() -> Result<(), Error> {
     let expr = filter::expression(&cfg.filter)?;
     match (&cfg.read, cfg.dump, &cfg.live.interface) {
         (Some(path), _, _) => offline::run(&cfg, path, expr),
+        (None, Some(_), _) if cfg.ebpf.is_some() => output::print(&live::dump_ebpf(&cfg, &expr)?),
         (None, Some(format), Some(_)) => output::print(&live::dump(&cfg, &expr, format)?),
         (None, Some(format), None) => {
             let resolver = resolver::SystemResolver::default();

@@ -58,12 +58,20 @@ pub enum Framing {
     Cooked,
 }
 
+/// The program that decides what the socket keeps.
+#[derive(Clone, Copy)]
+pub enum Filter<'a> {
+    /// Classic BPF, SO_ATTACH_FILTER.
+    Classic(&'a [Insn]),
+    /// A loaded eBPF socket filter, SO_ATTACH_BPF.
+    Ebpf(&'a OwnedFd),
+}
+
 pub struct Options<'a> {
     /// Interface index to bind to, or 0 for all interfaces (`any`).
     pub ifindex: u32,
     pub framing: Framing,
-    pub filter: &'a [Insn],
-    pub ring: RingSize,
+    pub filter: Filter<'a>,
     pub promiscuous: bool,
     /// Ask the kernel not to deliver outgoing packets at all (`-Q in`).
     pub ignore_outgoing: bool,
@@ -113,22 +121,23 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> i
     .map(drop)
 }
 
-impl PacketSocket {
-    pub fn open(o: &Options) -> Result<PacketSocket, OpenError> {
-        let ty = match o.framing {
-            Framing::Raw => libc::SOCK_RAW,
-            Framing::Cooked => libc::SOCK_DGRAM,
-        };
-        // Protocol 0: no packets until bind.
-        // SAFETY: plain system call.
-        let raw = step(
-            "socket",
-            cvt(unsafe { libc::socket(libc::AF_PACKET, ty | libc::SOCK_CLOEXEC, 0) }),
-        )?;
-        // SAFETY: `raw` is a new descriptor we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let s = fd.as_raw_fd();
-
+/// Opens the socket, without packets yet (protocol 0), and attaches the filter. `ring`: the
+/// socket will get a TPACKET_V3 ring (set its version and the room in front of packets).
+fn unbound(o: &Options, ring: bool) -> Result<OwnedFd, OpenError> {
+    let ty = match o.framing {
+        Framing::Raw => libc::SOCK_RAW,
+        Framing::Cooked => libc::SOCK_DGRAM,
+    };
+    // Protocol 0: no packets until bind.
+    // SAFETY: plain system call.
+    let raw = step(
+        "socket",
+        cvt(unsafe { libc::socket(libc::AF_PACKET, ty | libc::SOCK_CLOEXEC, 0) }),
+    )?;
+    // SAFETY: `raw` is a new descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let s = fd.as_raw_fd();
+    if ring {
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         step(
             "PACKET_VERSION",
@@ -138,32 +147,153 @@ impl PacketSocket {
             "PACKET_RESERVE",
             setsockopt(s, libc::SOL_PACKET, libc::PACKET_RESERVE, &RESERVE),
         )?;
-        let prog = libc::sock_fprog {
-            len: o.filter.len() as u16,
-            filter: o.filter.as_ptr() as *mut libc::sock_filter,
-        };
-        const _: () =
-            assert!(std::mem::size_of::<Insn>() == std::mem::size_of::<libc::sock_filter>());
-        step(
-            "SO_ATTACH_FILTER",
-            setsockopt(s, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog),
-        )?;
-        if o.ignore_outgoing {
-            let one: libc::c_int = 1;
+    }
+    match o.filter {
+        Filter::Classic(insns) => {
+            let prog = libc::sock_fprog {
+                len: insns.len() as u16,
+                filter: insns.as_ptr() as *mut libc::sock_filter,
+            };
+            const _: () =
+                assert!(std::mem::size_of::<Insn>() == std::mem::size_of::<libc::sock_filter>());
             step(
-                "PACKET_IGNORE_OUTGOING",
-                setsockopt(s, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &one),
+                "SO_ATTACH_FILTER",
+                setsockopt(s, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog),
             )?;
         }
+        Filter::Ebpf(prog) => {
+            let pfd: libc::c_int = prog.as_raw_fd();
+            step(
+                "SO_ATTACH_BPF",
+                setsockopt(s, libc::SOL_SOCKET, crate::bpf::sys::SO_ATTACH_BPF, &pfd),
+            )?;
+        }
+    }
+    if o.ignore_outgoing {
+        let one: libc::c_int = 1;
+        step(
+            "PACKET_IGNORE_OUTGOING",
+            setsockopt(s, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &one),
+        )?;
+    }
+    Ok(fd)
+}
+
+/// Promiscuous mode unless -p, then bind to the interface: packets start arriving.
+fn bind(s: RawFd, o: &Options) -> Result<(), OpenError> {
+    if o.promiscuous && o.ifindex != 0 {
+        let mreq = libc::packet_mreq {
+            mr_ifindex: o.ifindex as libc::c_int,
+            mr_type: libc::PACKET_MR_PROMISC as u16,
+            mr_alen: 0,
+            mr_address: [0; 8],
+        };
+        step(
+            "PACKET_ADD_MEMBERSHIP",
+            setsockopt(s, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq),
+        )?;
+    }
+    // SAFETY: zeroed sockaddr_ll is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    sll.sll_ifindex = o.ifindex as libc::c_int;
+    // SAFETY: `sll` is a sockaddr_ll of the size passed.
+    step(
+        "bind",
+        cvt(unsafe {
+            libc::bind(
+                s,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        }),
+    )?;
+    // Binding to an interface that is down succeeds but leaves ENETDOWN pending.
+    if let Some(e) = take_error(s) {
+        return Err(OpenError {
+            step: "bind",
+            err: e,
+        });
+    }
+    Ok(())
+}
+
+/// The socket's pending error (SO_ERROR).
+fn take_error(fd: RawFd) -> Option<io::Error> {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid for the call.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    match (r, err) {
+        (0, 0) => None,
+        (0, e) => Some(io::Error::from_raw_os_error(e)),
+        _ => Some(io::Error::last_os_error()),
+    }
+}
+
+/// PACKET_STATISTICS since the last read: (accepted by the filter, dropped for lack of room).
+fn stats(fd: RawFd) -> io::Result<(u32, u32)> {
+    // SAFETY: zeroed tpacket_stats_v3 is valid.
+    let mut st: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
+    // SAFETY: `st` and `len` are valid for the call.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            (&mut st as *mut libc::tpacket_stats_v3).cast(),
+            &mut len,
+        )
+    })?;
+    Ok((st.tp_packets, st.tp_drops))
+}
+
+/// A packet socket without a ring, for a filter that keeps nothing (`--count`): the filter
+/// runs on every packet and nothing is queued.
+pub struct CountSocket {
+    fd: OwnedFd,
+}
+
+impl CountSocket {
+    pub fn open(o: &Options) -> Result<CountSocket, OpenError> {
+        let fd = unbound(o, false)?;
+        bind(fd.as_raw_fd(), o)?;
+        Ok(CountSocket { fd })
+    }
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+    pub fn take_error(&self) -> Option<io::Error> {
+        take_error(self.fd())
+    }
+    pub fn stats(&self) -> io::Result<(u32, u32)> {
+        stats(self.fd())
+    }
+}
+
+impl PacketSocket {
+    pub fn open(o: &Options, ring: RingSize) -> Result<PacketSocket, OpenError> {
+        let fd = unbound(o, true)?;
+        let s = fd.as_raw_fd();
 
         // Frames are not fixed-size in V3; tp_frame_size only has to divide the block.
         let frame_size: u32 = 2048;
         let req = libc::tpacket_req3 {
-            tp_block_size: o.ring.block_size,
-            tp_block_nr: o.ring.block_count,
+            tp_block_size: ring.block_size,
+            tp_block_nr: ring.block_count,
             tp_frame_size: frame_size,
-            tp_frame_nr: (o.ring.block_size / frame_size) * o.ring.block_count,
-            tp_retire_blk_tov: o.ring.timeout_ms,
+            tp_frame_nr: (ring.block_size / frame_size) * ring.block_count,
+            tp_retire_blk_tov: ring.timeout_ms,
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
@@ -176,7 +306,7 @@ impl PacketSocket {
         let map = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                o.ring.bytes(),
+                ring.bytes(),
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 s,
@@ -192,46 +322,11 @@ impl PacketSocket {
         let sock = PacketSocket {
             fd,
             map: NonNull::new(map.cast()).expect("mmap returned a non-null mapping"),
-            ring: o.ring,
+            ring,
             next: std::cell::Cell::new(0),
         };
 
-        if o.promiscuous && o.ifindex != 0 {
-            let mreq = libc::packet_mreq {
-                mr_ifindex: o.ifindex as libc::c_int,
-                mr_type: libc::PACKET_MR_PROMISC as u16,
-                mr_alen: 0,
-                mr_address: [0; 8],
-            };
-            step(
-                "PACKET_ADD_MEMBERSHIP",
-                setsockopt(s, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq),
-            )?;
-        }
-
-        // SAFETY: zeroed sockaddr_ll is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sll.sll_ifindex = o.ifindex as libc::c_int;
-        // SAFETY: `sll` is a sockaddr_ll of the size passed.
-        step(
-            "bind",
-            cvt(unsafe {
-                libc::bind(
-                    s,
-                    (&sll as *const libc::sockaddr_ll).cast(),
-                    std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                )
-            }),
-        )?;
-        // Binding to an interface that is down succeeds but leaves ENETDOWN pending.
-        if let Some(e) = sock.take_error() {
-            return Err(OpenError {
-                step: "bind",
-                err: e,
-            });
-        }
+        bind(s, o)?;
         Ok(sock)
     }
 
@@ -241,42 +336,13 @@ impl PacketSocket {
 
     /// The socket's pending error (SO_ERROR), e.g. ENETDOWN when the interface went down.
     pub fn take_error(&self) -> Option<io::Error> {
-        let mut err: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `err` and `len` are valid for the call.
-        let r = unsafe {
-            libc::getsockopt(
-                self.fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut err as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        match (r, err) {
-            (0, 0) => None,
-            (0, e) => Some(io::Error::from_raw_os_error(e)),
-            _ => Some(io::Error::last_os_error()),
-        }
+        take_error(self.fd())
     }
 
     /// Kernel counters since the last call (the kernel resets them on each read): packets
     /// that passed the filter (including those dropped), and packets dropped for lack of room.
     pub fn stats(&self) -> io::Result<(u32, u32)> {
-        // SAFETY: zeroed tpacket_stats_v3 is valid.
-        let mut st: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
-        // SAFETY: `st` and `len` are valid for the call.
-        cvt(unsafe {
-            libc::getsockopt(
-                self.fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_STATISTICS,
-                (&mut st as *mut libc::tpacket_stats_v3).cast(),
-                &mut len,
-            )
-        })?;
-        Ok((st.tp_packets, st.tp_drops))
+        stats(self.fd())
     }
 
     fn block_ptr(&self, i: u32) -> *mut u8 {

@@ -2,13 +2,14 @@
 //! load it (the verifier's log only to explain a refusal), attach it to the capture socket,
 //! and read the counters back, summed over the CPUs.
 
+pub mod report;
 pub mod sys;
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use filter_compiler::ebpf;
 use filter_compiler::ebpf::layout::{self, flow, slot, FlowKey};
-use filter_compiler::ebpf::{self, MapKind};
 
 use crate::error::{io_message, Error};
 
@@ -232,14 +233,6 @@ impl Loaded {
             }
         }
         Ok(out)
-    }
-}
-
-/// Whether a map kind is supported by this kernel is found out at load; kept for listings.
-pub fn map_kind_name(k: MapKind) -> &'static str {
-    match k {
-        MapKind::PercpuArray => "percpu_array",
-        MapKind::LruHash => "lru_hash",
     }
 }
 

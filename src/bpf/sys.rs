@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 // Commands (`enum bpf_cmd`).
 const MAP_CREATE: libc::c_long = 0;
@@ -246,26 +246,6 @@ pub fn run_stats(prog: RawFd) -> io::Result<(u64, u64)> {
     };
     bpf(OBJ_GET_INFO_BY_FD, &mut a)?;
     Ok((info[24], info[25]))
-}
-
-/// SO_ATTACH_BPF: the program filters what the socket receives.
-pub fn attach(sock: RawFd, prog: &OwnedFd) -> io::Result<()> {
-    let fd: libc::c_int = prog.as_raw_fd();
-    // SAFETY: passes a live c_int and its size.
-    let r = unsafe {
-        libc::setsockopt(
-            sock,
-            libc::SOL_SOCKET,
-            SO_ATTACH_BPF,
-            (&fd as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
 }
 
 /// How many CPUs a per-CPU map has a row for: the kernel's possible CPUs.
