@@ -223,7 +223,12 @@ struct Args {
     duration: Option<String>,
 
     /// Entries of the in-kernel table of matched flows (an LRU: fixed memory; 0: no table)
-    #[arg(long = "flows", value_name = "N", help_heading = "eBPF counters")]
+    #[arg(
+        long = "flows",
+        allow_negative_numbers = true,
+        value_name = "N",
+        help_heading = "eBPF counters"
+    )]
     flows: Option<String>,
 
     /// Print version (long only: tcpdump's -V means something else)

@@ -239,52 +239,47 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use filter_compiler::{LinkType, Options, Target};
+    use filter_compiler::ebpf::insn::Insn;
+    use filter_compiler::ebpf::{MapDef, MapKind};
 
     #[test]
-    fn smoke_load() {
+    fn a_refused_program_is_one_line_that_points_to_the_log_and_the_classic_backend() {
         if unsafe { libc::geteuid() } != 0 {
-            eprintln!("SKIPPED: smoke_load needs root");
+            eprintln!("SKIPPED: a_refused_program...: needs root (CAP_BPF) to reach the verifier");
             return;
         }
-        let r = crate::resolver::SystemResolver::default();
-        let opts = Options {
-            optimize: true,
-            snaplen: 262144,
-            netmask: 0,
-            resolver: &r,
+        // `exit` with r0 never set: the verifier refuses it ("R0 !read_ok").
+        let p = ebpf::Program {
+            insns: vec![Insn::exit()],
+            maps: vec![MapDef {
+                name: "counters",
+                kind: MapKind::PercpuArray,
+                key_size: 4,
+                value_size: 8 * layout::counter_slots(0) as u32,
+                max_entries: 1,
+            }],
         };
-        let t = Target::kernel(LinkType::En10mb);
-        let main = filter_compiler::compile_cfg("tcp port 443", &t, &opts, None).unwrap();
-        let rule = filter_compiler::compile_cfg("udp port 53", &t, &opts, None).unwrap();
-        let p = ebpf::generate(&ebpf::Spec {
-            target: t,
-            filter: &main,
-            rules: vec![&rule],
-            count_only: false,
-            flows: 1024,
-        })
-        .unwrap();
-        print!("{}", ebpf::dump::asm(&p));
-        let l = load(&p, 1, true).unwrap_or_else(|e| panic!("{e}"));
-        let mut pkt = vec![0u8; 14];
-        pkt[12] = 8;
-        // eth + ip + tcp to 443
-        let mut f = vec![0u8; 54];
-        f[12] = 8;
-        f[14] = 0x45;
-        f[16] = 0;
-        f[17] = 40;
-        f[23] = 6;
-        f[26..30].copy_from_slice(&[10, 0, 0, 1]);
-        f[30..34].copy_from_slice(&[10, 0, 0, 2]);
-        f[34..36].copy_from_slice(&1234u16.to_be_bytes());
-        f[36..38].copy_from_slice(&443u16.to_be_bytes());
-        f[46] = 0x50;
-        pkt.extend_from_slice(&f);
-        let r = sys::test_run(l.prog_fd(), &pkt, None, 1).unwrap();
-        eprintln!("retval {} dur {}", r.retval, r.duration);
-        eprintln!("{:?}", l.counts().unwrap());
-        eprintln!("{:?}", l.flows().unwrap());
+        let e = match load(&p, 0, false) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("the verifier accepted a program that returns nothing"),
+        };
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.contains("verifier rejected the program"), "{e}");
+        assert!(
+            e.contains("R0 !read_ok"),
+            "the log's last line says why: {e}"
+        );
+        assert!(
+            e.contains("-v shows its log") && e.contains("classic backend"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(sys::parse_cpu_list("0-3\n"), Some(4));
+        assert_eq!(sys::parse_cpu_list("0"), Some(1));
+        assert_eq!(sys::parse_cpu_list("0-1,4,6-7"), Some(8));
+        assert_eq!(sys::parse_cpu_list("x"), None);
     }
 }
