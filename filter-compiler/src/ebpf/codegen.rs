@@ -111,10 +111,12 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
                 reject: next,
             },
         )?;
-        g.asm.bind(hit);
-        g.inc(slot::RULES + 2 * i);
-        g.asm.emit(Insn::ldx(e::DW, R1, FP, stack::LEN));
-        g.add(slot::RULES + 2 * i + 1, R1);
+        // (A rule that never matches, possible with -O, has no counting code.)
+        if g.asm.bind_if_used(hit) {
+            g.inc(slot::RULES + 2 * i);
+            g.asm.emit(Insn::ldx(e::DW, R1, FP, stack::LEN));
+            g.add(slot::RULES + 2 * i + 1, R1);
+        }
         g.asm.bind(next);
     }
     let matched = g.asm.label();
@@ -128,21 +130,24 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
             reject,
         },
     )?;
-    g.asm.bind(matched);
-    g.asm.emit(Insn::stx(e::DW, FP, stack::RET, R0));
-    g.count_matched();
-    if spec.flows > 0 {
-        g.flows();
+    // Each exit only if the filter can reach it (the verifier refuses dead code).
+    if g.asm.bind_if_used(matched) {
+        g.asm.emit(Insn::stx(e::DW, FP, stack::RET, R0));
+        g.count_matched();
+        if spec.flows > 0 {
+            g.flows();
+        }
+        if spec.count_only {
+            g.asm.emit(Insn::mov32_imm(R0, 0));
+        } else {
+            g.asm.emit(Insn::ldx(e::DW, R0, FP, stack::RET));
+        }
+        g.asm.emit(Insn::exit());
     }
-    if spec.count_only {
+    if g.asm.bind_if_used(reject) {
         g.asm.emit(Insn::mov32_imm(R0, 0));
-    } else {
-        g.asm.emit(Insn::ldx(e::DW, R0, FP, stack::RET));
+        g.asm.emit(Insn::exit());
     }
-    g.asm.emit(Insn::exit());
-    g.asm.bind(reject);
-    g.asm.emit(Insn::mov32_imm(R0, 0));
-    g.asm.emit(Insn::exit());
 
     let mut maps = vec![MapDef {
         name: "counters",
@@ -307,12 +312,14 @@ impl Gen {
         self.asm.bind(vlan);
         self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
         self.asm.goto(l4);
-        self.asm.bind(vlan_no_l4);
-        self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
-        self.asm.goto(l4_other);
-        self.asm.bind(other_no_l4);
-        self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
-        self.asm.goto(l4_other);
+        if self.asm.bind_if_used(vlan_no_l4) {
+            self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
+            self.asm.goto(l4_other);
+        }
+        if self.asm.bind_if_used(other_no_l4) {
+            self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
+            self.asm.goto(l4_other);
+        }
 
         self.asm.bind(by_type);
         for (ty, class) in [
