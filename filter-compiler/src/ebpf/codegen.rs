@@ -580,3 +580,30 @@ impl Gen {
         self.e(Insn::atomic_add64(R0, 8, R1));
     }
 }
+
+/// The filter alone, without counters: what the kernel itself runs for the classic program
+/// (its conversion maps registers and loads the same way). For measuring what counting adds.
+pub fn decision_only(filter: &Cfg) -> Result<Program, String> {
+    let mut asm = Asm::new();
+    asm.emit(Insn::mov64(R6, R1));
+    let accept = asm.label();
+    let reject = asm.label();
+    translate(
+        &mut asm,
+        filter,
+        Loads::Exact,
+        stack::MEM,
+        &Exits { accept, reject },
+    )?;
+    if asm.bind_if_used(accept) {
+        asm.emit(Insn::exit());
+    }
+    if asm.bind_if_used(reject) {
+        asm.emit(Insn::mov32_imm(R0, 0));
+        asm.emit(Insn::exit());
+    }
+    Ok(Program {
+        insns: asm.finish()?,
+        maps: Vec::new(),
+    })
+}

@@ -14,7 +14,7 @@ pub mod layout;
 pub mod skb;
 pub mod translate;
 
-pub use codegen::{generate, Spec};
+pub use codegen::{decision_only, generate, Spec};
 pub use insn::Insn;
 
 /// Index of the counters map in [`Program::maps`].
