@@ -16,6 +16,7 @@ mod reader;
 mod resolver;
 mod ring;
 mod savefile;
+mod top;
 
 use std::io::{self, Write};
 
