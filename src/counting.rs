@@ -159,6 +159,11 @@ impl Counter {
         }
     }
 
+    /// Whether --duration is over.
+    pub fn over(&self) -> bool {
+        self.end.is_some_and(|e| Instant::now() >= e)
+    }
+
     /// Whether [`Counter::due`] has something to do now.
     pub fn is_due(&self) -> bool {
         self.deadline().is_some_and(|t| Instant::now() >= t)

@@ -174,6 +174,9 @@ impl Counters {
         if let Ok((recv, drop)) = sock.stats() {
             self.received += u64::from(recv);
             self.dropped += u64::from(drop);
+            // For the view, when one runs on another thread.
+            KERNEL_RECEIVED.store(self.received, Ordering::Relaxed);
+            KERNEL_DROPPED.store(self.dropped, Ordering::Relaxed);
         }
     }
 
@@ -324,8 +327,21 @@ fn run_count(
     let sock = open_socket(cfg, iface, expr, &mut loaded, ring::CountSocket::open)?;
     let loaded = loaded.ok_or_else(|| Error::msg("internal error: no eBPF program"))?;
     drop_privileges(cfg)?;
-    counting::announce(iface, e);
     let mut counter = Counter::new(loaded, e, cfg.print.numeric > 0, Out::Stdout);
+    if e.top {
+        let mut src = CountSource {
+            counter: &counter,
+            sock: &sock,
+            iface,
+        };
+        let viewed = crate::top::run(&top_config(cfg, e, iface, expr, false), &mut src, &|| {
+            STOP.load(Ordering::Relaxed)
+        });
+        // After the view, the totals as --count prints them, for the record.
+        let last = counter.report(None, true);
+        return viewed.and(last);
+    }
+    counting::announce(iface, e);
     let wake = wake.as_raw_fd();
     let result = loop {
         if STOP.load(Ordering::Relaxed) {
@@ -357,6 +373,60 @@ fn run_count(
     // The counts so far are worth having even when the interface went away.
     let last = counter.report(None, true);
     result.and(last)
+}
+
+fn top_config(
+    cfg: &Config,
+    e: &crate::cli::Ebpf,
+    iface: &Iface,
+    expr: &str,
+    capturing: bool,
+) -> crate::top::TopConfig {
+    crate::top::TopConfig {
+        interface: iface.name.clone(),
+        filter: expr.trim().to_string(),
+        rules: e.rules.clone(),
+        numeric: cfg.print.numeric > 0,
+        capturing,
+        refresh: e.interval.unwrap_or(Duration::from_secs(1)),
+    }
+}
+
+/// The view's counters in count mode; the socket's pending error (the interface went away)
+/// ends the view.
+struct CountSource<'a> {
+    counter: &'a Counter,
+    sock: &'a ring::CountSocket,
+    iface: &'a Iface,
+}
+
+impl crate::top::Source for CountSource<'_> {
+    fn sample(&mut self) -> Result<crate::bpf::report::Sample, Error> {
+        if let Some(e) = self.sock.take_error() {
+            return Err(socket_error(self.iface, Some(e)));
+        }
+        self.counter.sample(None)
+    }
+}
+
+/// The socket's counters as the capture thread last read them, for the view (`--top -w`).
+static KERNEL_RECEIVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static KERNEL_DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Set when the capture thread has ended (-c reached, an error): the view ends too.
+static CAPTURE_DONE: AtomicBool = AtomicBool::new(false);
+
+/// The view's counters while another thread captures.
+struct CaptureSource<'a> {
+    counter: &'a Counter,
+}
+
+impl crate::top::Source for CaptureSource<'_> {
+    fn sample(&mut self) -> Result<crate::bpf::report::Sample, Error> {
+        self.counter.sample(Some(KernelStats {
+            received: KERNEL_RECEIVED.load(Ordering::Relaxed),
+            dropped: KERNEL_DROPPED.load(Ordering::Relaxed),
+        }))
+    }
 }
 
 /// The message for an error the socket reports during a capture.
@@ -476,20 +546,53 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         scratch: Vec::new(),
         timeout: Duration::from_millis(u64::from(timeout)),
         counter,
+        view: cfg.ebpf.as_ref().is_some_and(|e| e.top),
     };
-    if let Some(e) = &cfg.ebpf {
+    let top = cfg.ebpf.as_ref().filter(|e| e.top);
+    // With the view, the counters are the view's; the capture runs on a thread of its own.
+    let mut viewed = match top {
+        Some(_) => capture.counter.take(),
+        None => None,
+    };
+    if let (Some(e), None) = (&cfg.ebpf, &viewed) {
         counting::announce(&iface, e);
     }
-    let result = capture
-        .run(sock, &mut sink, &mut counters, wake.as_raw_fd())
-        .map_err(|e| match (e, &dropped) {
-            // A rotated file the unprivileged user may not create: say how to keep root.
-            (Error::Msg(m), Some(t)) if m.ends_with("Permission denied") => Error::Msg(format!(
-                "{m} (bpfdump runs as {} after opening the capture; -Z USER or -Z root chooses)",
-                t.name
-            )),
-            (e, _) => e,
-        });
+    let wake_fd = wake.as_raw_fd();
+    let result = match (top, &viewed) {
+        (Some(e), Some(counter)) => std::thread::scope(|s| {
+            let t = s.spawn(|| {
+                let r = capture.run(sock, &mut sink, &mut counters, wake_fd);
+                CAPTURE_DONE.store(true, Ordering::SeqCst);
+                r
+            });
+            let view = crate::top::run(
+                &top_config(cfg, e, &iface, expr, true),
+                &mut CaptureSource { counter },
+                &|| {
+                    STOP.load(Ordering::Relaxed)
+                        || CAPTURE_DONE.load(Ordering::Relaxed)
+                        || counter.over()
+                },
+            );
+            // The view ended (q, a signal, an error): end the capture the same way.
+            STOP.store(true, Ordering::SeqCst);
+            // SAFETY: write(2) of one byte from a local buffer to our own pipe.
+            unsafe { libc::write(WAKE_FD.load(Ordering::SeqCst), [1u8].as_ptr().cast(), 1) };
+            let r = t
+                .join()
+                .unwrap_or_else(|_| Err(Error::msg("the capture thread panicked")));
+            r.and(view)
+        }),
+        _ => capture.run(sock, &mut sink, &mut counters, wake_fd),
+    };
+    let result = result.map_err(|e| match (e, &dropped) {
+        // A rotated file the unprivileged user may not create: say how to keep root.
+        (Error::Msg(m), Some(t)) if m.ends_with("Permission denied") => Error::Msg(format!(
+            "{m} (bpfdump runs as {} after opening the capture; -Z USER or -Z root chooses)",
+            t.name
+        )),
+        (e, _) => e,
+    });
     // Write out what is buffered first, so that "captured" can leave out the packets a full
     // disk cut off: it counts the packets in the file.
     let flushed = sink.flush();
@@ -499,7 +602,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     let finished = flushed.and(sink.finish(&counters));
     counters.report();
     // The in-kernel counters beside tcpdump's three lines.
-    let counted = match &mut capture.counter {
+    let counted = match capture.counter.as_mut().or(viewed.as_mut()) {
         Some(c) => c.report(Some(counters.kernel()), true),
         None => Ok(()),
     };
@@ -541,6 +644,8 @@ struct Capture<'a> {
     scratch: Vec<u8>,
     /// The eBPF program's counters (--ebpf): interval reports, --duration.
     counter: Option<Counter>,
+    /// A view (`--top`) runs on another thread and reads the socket's counters.
+    view: bool,
 }
 
 enum Step {
@@ -577,7 +682,13 @@ impl Capture<'_> {
             if stop_at.is_none() && (over || STOP.load(Ordering::Relaxed)) {
                 stop_at = Some(Instant::now() + self.timeout + Duration::from_millis(20));
             }
+            // A view on another thread shows the socket's counters: keep them fresh while idle.
+            if self.view && last_stats.elapsed() >= Duration::from_secs(1) {
+                counters.poll_kernel(sock);
+                last_stats = Instant::now();
+            }
             let wait_ms = match stop_at {
+                None if self.view => 1000,
                 None => self.counter.as_ref().map_or(-1, Counter::wait_ms),
                 Some(t) => {
                     let left = t.saturating_duration_since(Instant::now());

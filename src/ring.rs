@@ -276,9 +276,6 @@ impl CountSocket {
     pub fn take_error(&self) -> Option<io::Error> {
         take_error(self.fd())
     }
-    pub fn stats(&self) -> io::Result<(u32, u32)> {
-        stats(self.fd())
-    }
 }
 
 impl PacketSocket {

@@ -123,8 +123,9 @@ pub enum Written {
 #[derive(Clone)]
 enum Clock {
     System,
+    /// (Shared and Send: a capture's sink may run on a thread of its own.)
     #[cfg(test)]
-    Manual(std::rc::Rc<std::cell::Cell<Duration>>),
+    Manual(std::sync::Arc<std::sync::Mutex<Duration>>),
 }
 
 impl Clock {
@@ -134,7 +135,7 @@ impl Clock {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or(Duration::ZERO),
             #[cfg(test)]
-            Clock::Manual(t) => t.get(),
+            Clock::Manual(t) => *t.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 }
@@ -789,10 +790,8 @@ fn os_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
     use std::fs;
     use std::process::Command;
-    use std::rc::Rc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use pcap_file::pcapng::PcapNgParser;
@@ -871,9 +870,18 @@ mod tests {
         }
     }
 
-    fn manual_clock(t: u64) -> (Clock, Rc<Cell<Duration>>) {
-        let c = Rc::new(Cell::new(Duration::from_secs(t)));
-        (Clock::Manual(c.clone()), c)
+    /// The time a manual clock shows, set by the test.
+    struct ManualTime(std::sync::Arc<std::sync::Mutex<Duration>>);
+
+    impl ManualTime {
+        fn set(&self, d: Duration) {
+            *self.0.lock().unwrap() = d;
+        }
+    }
+
+    fn manual_clock(t: u64) -> (Clock, ManualTime) {
+        let c = std::sync::Arc::new(std::sync::Mutex::new(Duration::from_secs(t)));
+        (Clock::Manual(c.clone()), ManualTime(c))
     }
 
     /// A packet read back: (seconds, nanoseconds, data).

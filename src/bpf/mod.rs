@@ -6,7 +6,7 @@ pub mod report;
 pub mod sys;
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use filter_compiler::ebpf;
 use filter_compiler::ebpf::layout::{self, flow, slot, FlowKey};
@@ -181,10 +181,6 @@ impl Counts {
 }
 
 impl Loaded {
-    pub fn prog_fd(&self) -> RawFd {
-        self.prog.as_raw_fd()
-    }
-
     pub fn flow_capacity(&self) -> u32 {
         self.flow_capacity
     }

@@ -3,9 +3,6 @@
 //! the terminal back) and the event loop; what the screen shows is `render`, what keys do is
 //! `state`.
 
-// The capture code does not call `run` yet: this goes once --top is wired.
-#![allow(dead_code)]
-
 mod render;
 mod state;
 
