@@ -79,6 +79,12 @@ pub fn evicted(prev: &Sample, now: &Sample) -> u64 {
     (inserted + shrank).saturating_sub(grew)
 }
 
+/// Flows the table dropped to make room since the start: every insertion is of a flow not in
+/// the table, so what went in beyond what is there was evicted.
+pub fn evicted_total(s: &Sample) -> u64 {
+    s.counts.flow_inserts.saturating_sub(s.flows.len() as u64)
+}
+
 /// The protocol word of a flow, as tcpdump names it.
 pub fn proto_name(k: &FlowKey) -> String {
     match (k.ethertype, k.proto) {
@@ -319,11 +325,12 @@ pub fn text_block(s: &Sample, rules: &[Rule], top: usize, namer: &mut Namer) -> 
                 plural(f.bytes, "byte")
             );
         }
-        if c.flow_inserts > s.flows.len() as u64 && s.flows.len() as u32 >= s.flow_capacity {
+        let gone = evicted_total(s);
+        if gone > 0 {
             out += &format!(
-                "  the flow table is full ({} entries) and dropped older flows: counts of flows \
+                "  the flow table ({} entries) dropped {} older flows to make room: flow counts \
                  are partial (--flows sets its size)\n",
-                s.flow_capacity
+                s.flow_capacity, gone
             );
         }
     }
