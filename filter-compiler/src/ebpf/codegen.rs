@@ -80,6 +80,8 @@ const ETH_IPV6: i32 = 0x86dd;
 const ETH_ARP: i32 = 0x0806;
 const ETH_8021Q: i32 = 0x8100;
 const ETH_8021AD: i32 = 0x88a8;
+/// The pre-standard QinQ TPID, which libpcap's `vlan` also takes for a tag.
+const ETH_QINQ: i32 = 0x9100;
 
 /// IPv6 extension headers skipped to find the transport.
 const IPV6_EXT_STEPS: usize = 3;
@@ -282,10 +284,9 @@ impl Gen {
                 self.asm.jump(Insn::jmp_imm(e::JLT, R7, 14), other_no_l4);
                 self.e(Insn::ld_abs(e::H, 12));
                 self.e(Insn::mov64_imm(R8, 14));
-                self.asm
-                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021Q), in_data);
-                self.asm
-                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021AD), in_data);
+                for tpid in [ETH_8021Q, ETH_8021AD, ETH_QINQ] {
+                    self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, tpid), in_data);
+                }
                 self.e(Insn::ldx(e::W, R1, R6, skb::VLAN_PRESENT));
                 self.asm.jump(Insn::jmp_imm(e::JNE, R1, 0), vlan);
                 self.asm.goto(by_type);
@@ -300,10 +301,9 @@ impl Gen {
                 self.e(Insn::ldx(e::W, R0, R6, skb::PROTOCOL));
                 self.e(Insn::be16(R0));
                 self.e(Insn::mov64_imm(R8, 0));
-                self.asm
-                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021Q), vlan_no_l4);
-                self.asm
-                    .jump(Insn::jmp32_imm(e::JEQ, R0, ETH_8021AD), vlan_no_l4);
+                for tpid in [ETH_8021Q, ETH_8021AD, ETH_QINQ] {
+                    self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, tpid), vlan_no_l4);
+                }
                 self.e(Insn::ldx(e::W, R1, R6, skb::VLAN_PRESENT));
                 self.asm.jump(Insn::jmp_imm(e::JNE, R1, 0), vlan);
                 self.asm.goto(by_type);

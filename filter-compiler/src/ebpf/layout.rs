@@ -30,10 +30,12 @@ pub mod slot {
 }
 
 /// Link-layer classes, in slot order. Exactly one per packet: `vlan` for a tagged frame
-/// (the kernel stripped the tag, or it is in the packet), else by EtherType.
+/// (the kernel stripped the tag, or one is in the packet: TPID 0x8100, 0x88a8 or 0x9100, as
+/// libpcap's `vlan` takes them), else by EtherType.
 pub const L3_CLASSES: [&str; 5] = ["ipv4", "ipv6", "arp", "vlan", "other"];
 /// Transport classes, in slot order; exactly one per packet (`other` includes non-IP).
-/// IPv4 and IPv6 behind one VLAN tag count too; IPv6 extension headers are skipped.
+/// IPv4 and IPv6 behind the tag the kernel stripped and one more tag in the packet count
+/// too; up to three IPv6 extension headers are skipped.
 pub const L4_CLASSES: [&str; 6] = ["tcp", "udp", "icmp", "icmp6", "sctp", "other"];
 
 pub const L3_IPV4: usize = 0;
