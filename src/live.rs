@@ -669,6 +669,8 @@ impl Capture<'_> {
         // block the kernel is filling; it hands that block over within the block timeout, so
         // if there are any, keep reading until then (tcpdump loses them).
         let mut stop_at: Option<Instant> = None;
+        // The socket's error, reported once the packets before it are written.
+        let mut failed: Option<Error> = None;
         let r = loop {
             // --duration is over: as a stop signal.
             let mut over = false;
@@ -693,7 +695,7 @@ impl Capture<'_> {
                 Some(t) => {
                     let left = t.saturating_duration_since(Instant::now());
                     if left.is_zero() || sock.drained() {
-                        break Ok(());
+                        break failed.take().map_or(Ok(()), Err);
                     }
                     left.as_millis().max(1) as i32
                 }
@@ -721,19 +723,16 @@ impl Capture<'_> {
                     drain(wake);
                 }
                 if rev & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+                    // The interface went away. Its last packets are in the block the kernel
+                    // was filling, which it still hands over at the block timeout: read on
+                    // until then, as after a stop signal, and report the error after them.
                     let e = sock.take_error();
-                    if e.as_ref().and_then(|e| e.raw_os_error()) == Some(libc::ENETDOWN) {
-                        break Err(Error::msg(format!(
-                            "{}: The interface went down",
-                            self.iface.name
-                        )));
-                    }
-                    if let Some(e) = e {
-                        break Err(Error::msg(format!(
-                            "{}: {}",
-                            self.iface.name,
-                            io_message(&e)
-                        )));
+                    if failed.is_none() && e.is_some() {
+                        failed = Some(socket_error(self.iface, e));
+                        if stop_at.is_none() {
+                            stop_at =
+                                Some(Instant::now() + self.timeout + Duration::from_millis(20));
+                        }
                     }
                 }
                 continue;
