@@ -155,8 +155,9 @@ impl Translator {
         Ok(())
     }
 
-    /// Guarded loads: jumps to `reject` unless `end` bytes (computed into r2, or constant)
-    /// lie inside the packet.
+    /// Guarded loads: jumps to `reject` unless the first `end` bytes lie inside the packet.
+    /// (Past any packet, the jump is unconditional and the code after it is dropped as
+    /// unreachable by the assembler.)
     fn guard_const(&self, asm: &mut Asm, end: u64) {
         if end > i32::MAX as u64 {
             // No packet is that long.
