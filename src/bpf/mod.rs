@@ -87,6 +87,13 @@ pub fn load(p: &ebpf::Program, rules: usize, verbose: bool) -> Result<Loaded, Er
                 .unwrap_or_default();
             let what = match again {
                 Ok(_) => "refused the program, then accepted it with a log".to_string(),
+                // The verifier walks every path; past its budget it gives up.
+                Err(_) if e.raw_os_error() == Some(libc::E2BIG) => format!(
+                    "gave up on the program: too many paths to check ({} instructions, {} \
+                     rules; fewer or simpler rules may fit){last}",
+                    p.insns.len(),
+                    rules
+                ),
                 Err(_) => format!("rejected the program ({}){last}", io_message(&e)),
             };
             return Err(Error::msg(format!(
