@@ -274,6 +274,15 @@ fn udp_port_filter_keeps_exactly_those_datagrams(tool: &Tool, test: &str) {
 /// and agrees packet by packet.
 fn no_filter_keeps_everything_and_tcpdump_agrees(tool: &Tool, test: &str) {
     let Some(lab) = Lab::up(test) else { return };
+    // netns-lab makes a quiet lab, with permanent neighbour entries; this scenario wants b
+    // to resolve a's addresses (ARP, neighbour solicitation) on the wire.
+    for ip in [lab.ip4(Side::A).to_string(), lab.ip6(Side::A).to_string()] {
+        let dev = lab.dev(Side::B);
+        let listed = lab.ip_cmd(Side::B, &["neigh", "show", &ip, "dev", &dev]);
+        if !listed.trim().is_empty() {
+            lab.ip_cmd(Side::B, &["neigh", "del", &ip, "dev", &dev]);
+        }
+    }
     let dir = Scratch::new(test);
     let file = dir.path("all.pcap");
     let _sinks = lab.sinks(Side::A, &[5201]);
