@@ -657,13 +657,11 @@ fn ebpf_options(a: &Args) -> Result<Option<Ebpf>, Error> {
     if a.top && writes && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
         return refuse("--top needs the terminal:", "give -w a file name, not -");
     }
-    if a.dump_bytecode.is_none() {
-        if a.dump > 1 {
-            return refuse(
-                "-dd and -ddd print classic programs;",
-                "the eBPF program prints as assembly only (-d or --dump-bytecode=ebpf)",
-            );
-        }
+    if a.dump_bytecode.is_none() && a.dump > 1 {
+        return refuse(
+            "-dd and -ddd print classic programs;",
+            "the eBPF program prints as assembly only (-d or --dump-bytecode=ebpf)",
+        );
     }
     if let Some(f) = a.dump_bytecode.filter(|f| *f != DumpFormat::Ebpf) {
         return Err(Error::msg(format!(
