@@ -142,7 +142,7 @@ impl Asm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ebpf::insn::{R0, JEQ};
+    use crate::ebpf::insn::{JEQ, R0};
 
     #[test]
     fn unreachable_code_and_jumps_to_the_next_instruction_go() {
