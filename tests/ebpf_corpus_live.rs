@@ -1,8 +1,8 @@
 //! The whole Ethernet corpus as eBPF rules, on a real receive path: the frames of
 //! `captures/sample.pcap` are sent, as stored, from one end of a veth pair between two private
 //! network namespaces (side B) to the other (side A), where `bpfdump --count --json` runs with
-//! every expression of `tests/corpus/ethernet.txt` as a `--rule` (24 a run, not 64: see
-//! [`RULES_PER_RUN`]; all runs at once, one replay). Each rule must count exactly the frames the offline classic program accepts,
+//! every expression of `tests/corpus/ethernet.txt` as a `--rule` (64 a run, all runs at once,
+//! one replay). Each rule must count exactly the frames the offline classic program accepts,
 //! computed here with `interp::run` over the frames as the file stores them (compiled, as
 //! bpfdump compiles for the interface, with side A's netmask, which `ip broadcast` uses).
 //!
@@ -23,7 +23,7 @@
 //! Every run uses `-Q in`: side A's own stack answers some of the frames (ARP, ICMPv6, IGMP),
 //! and its answers are outgoing. The counting runs use `--flows 0`: with the default flow
 //! table the first 44 corpus expressions as rules already make the verifier give up (see
-//! `bug_rules_verifier_work_grows_with_the_rules_before`); a rule's decision does not depend
+//! `regression_rules_verifier_work_grows_with_the_rules_before`); a rule's decision does not depend
 //! on the flow table, and the `--ebpf` captures run with the default one.
 //!
 //! Needs root (network namespaces, packet sockets, CAP_BPF) and the netns-lab script; without
@@ -48,15 +48,11 @@ use support::{
 
 /// `--rule` flags a run takes at most (src/cli.rs).
 const MAX_RULES: usize = 64;
-/// Rules a counting run is given. Not MAX_RULES: the verifier's work grows with the square of
-/// the number of rules (see `bug_rules_verifier_work_grows_with_the_rules_before`): with 64
-/// corpus rules a run, in file order, it gives up for 2 of the 17 runs (the rules of lines
-/// 208-274, where `portrange 0-65535` comes late among port rules, and of lines 1017-1085),
-/// and for 2 of their halves (lines 242-274, 1017-1052); the test then takes 22 s instead of
-/// 6. With 24 every run loads, in about 0.2 s. A run the verifier refuses all the same is
-/// split in two and started again (said in the summary). Back to MAX_RULES when that bug is
-/// fixed.
-const RULES_PER_RUN: usize = 24;
+/// Rules a counting run is given: as many as bpfdump takes. (It was 24 while the verifier's
+/// work grew with the square of the number of rules, see
+/// `regression_rules_verifier_work_grows_with_the_rules_before`.) A run the verifier refuses
+/// all the same is split in two and started again, and the summary says so.
+const RULES_PER_RUN: usize = MAX_RULES;
 /// How long loading a counting run may take: the verifier is slow to give up (1,000,000
 /// instructions), and many runs load at once on few CPUs.
 const LOAD: Duration = Duration::from_secs(40);
@@ -820,9 +816,11 @@ fn corpus_rules_count_as_the_offline_program_on_real_traffic() {
     );
 }
 
-/// BUG in the eBPF backend (filter-compiler/src/ebpf/codegen.rs, filter-compiler/src/ebpf/
-/// translate.rs), found by the test above: the kernel's verifier does more work for a rule the
-/// more rules come before it, so that far fewer than the documented 64 `--rule`s load, and
+/// Regression test (fixed: rules load packet bytes through bpf_skb_load_bytes, and the
+/// counting code compares only values it stored as immediates, so the verifier never has to
+/// trace a value back through LD_ABS/LD_IND, which made it mark every scalar precise and stop
+/// merging paths). The bug, found by the test above: the kernel's verifier did more work for
+/// a rule the more rules came before it, so that far fewer than the documented 64 `--rule`s load, and
 /// whether a set of rules loads depends on their order. Linux 6.18, instructions the verifier
 /// processed (its limit is 1,000,000; past it bpfdump says "the kernel's eBPF verifier gave up
 /// on the program: too many paths to check"):
@@ -854,8 +852,8 @@ fn corpus_rules_count_as_the_offline_program_on_real_traffic() {
 type Case<'a> = (&'a str, Vec<&'a str>, Vec<(String, &'a str)>);
 
 #[test]
-fn bug_rules_verifier_work_grows_with_the_rules_before() {
-    let test = "bug_rules_verifier_work_grows_with_the_rules_before";
+fn regression_rules_verifier_work_grows_with_the_rules_before() {
+    let test = "regression_rules_verifier_work_grows_with_the_rules_before";
     let Some(lab) = Lab::up(test) else { return };
     let dir = Scratch::new(test);
     let replay = Replay::new(&lab);

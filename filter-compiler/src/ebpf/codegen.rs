@@ -19,6 +19,13 @@ use crate::ir::Cfg;
 use crate::target::{LinkType, Mode, Target};
 
 /// Stack slots (offsets from r10), each written before any read.
+///
+/// What the code compares later is always a value it stored as an immediate (a class, a
+/// family, a flag), never a stored copy of a packet load the code has already compared: a
+/// comparison whose outcome the verifier knows makes it track that value's precision back to
+/// where it came from, and it cannot see through LD_ABS/LD_IND, so it gives up and marks
+/// every scalar precise, after which it can no longer merge paths and its work grows with
+/// every rule (64 rules of `port 80` went past its 1,000,000 steps).
 mod stack {
     /// The u32 key 0 of the counters array.
     pub const ZERO_KEY: i16 = -8;
@@ -48,6 +55,10 @@ mod stack {
     pub const FLOW_KEY: i16 = -192;
     /// The value of a new flow: -208..-192.
     pub const FLOW_VALUE: i16 = -208;
+    /// u64: 4 or 6 when an IPv4 or IPv6 header is in the packet whole, else 0.
+    pub const FAMILY: i16 = -216;
+    /// u64: 1 when the transport offset is known (L4OFF), else 0.
+    pub const HAS_L4: i16 = -224;
 }
 
 /// What to build.
@@ -108,6 +119,7 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
             rule,
             Loads::Guarded,
             stack::MEM,
+            stack::TMP,
             &Exits {
                 accept: hit,
                 reject: next,
@@ -127,6 +139,7 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
         spec.filter,
         Loads::Exact,
         stack::MEM,
+        stack::TMP,
         &Exits {
             accept: matched,
             reject,
@@ -232,6 +245,8 @@ impl Gen {
             stack::L3,
             stack::L4,
             stack::TMP,
+            stack::FAMILY,
+            stack::HAS_L4,
         ] {
             self.e(Insn::st(e::DW, FP, s, 0));
         }
@@ -274,7 +289,6 @@ impl Gen {
         let vlan_no_l4 = self.asm.label();
         let other_no_l4 = self.asm.label();
         let by_type = self.asm.label();
-        let l4 = self.asm.label();
         let l4_other = self.asm.label();
         let done = self.asm.label();
         // r0 = EtherType, r8 = network header offset.
@@ -309,9 +323,16 @@ impl Gen {
                 self.asm.goto(by_type);
             }
         }
+        let ip4 = self.asm.label();
+        let ip6 = self.asm.label();
+        // Tagged: the EtherType inside is not known yet.
         self.asm.bind(vlan);
+        self.e(Insn::stx(e::DW, FP, stack::ETHERTYPE, R0));
+        self.e(Insn::stx(e::DW, FP, stack::NH, R8));
         self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
-        self.asm.goto(l4);
+        self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV4), ip4);
+        self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV6), ip6);
+        self.asm.goto(l4_other);
         if self.asm.bind_if_used(vlan_no_l4) {
             self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
             self.asm.goto(l4_other);
@@ -321,32 +342,28 @@ impl Gen {
             self.asm.goto(l4_other);
         }
 
+        // Untagged: each EtherType compared once, and its branch goes on from there.
         self.asm.bind(by_type);
-        for (ty, class) in [
-            (ETH_IPV4, layout::L3_IPV4),
-            (ETH_IPV6, layout::L3_IPV6),
-            (ETH_ARP, layout::L3_ARP),
+        self.e(Insn::stx(e::DW, FP, stack::ETHERTYPE, R0));
+        self.e(Insn::stx(e::DW, FP, stack::NH, R8));
+        for (ty, class, then) in [
+            (ETH_IPV4, layout::L3_IPV4, ip4),
+            (ETH_IPV6, layout::L3_IPV6, ip6),
+            (ETH_ARP, layout::L3_ARP, l4_other),
         ] {
             let next = self.asm.label();
             self.asm.jump(Insn::jmp32_imm(e::JNE, R0, ty), next);
             self.class(stack::L3, slot::SEEN_L3, class);
-            self.asm.goto(l4);
+            self.asm.goto(then);
             self.asm.bind(next);
         }
         self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
-
-        self.asm.bind(l4);
-        self.e(Insn::stx(e::DW, FP, stack::ETHERTYPE, R0));
-        self.e(Insn::stx(e::DW, FP, stack::NH, R8));
-        let ip4 = self.asm.label();
-        let ip6 = self.asm.label();
-        self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV4), ip4);
-        self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV6), ip6);
         self.asm.goto(l4_other);
 
         // IPv4: protocol, and the transport offset unless a later fragment.
         self.asm.bind(ip4);
         self.need(R8, 20, l4_other);
+        self.e(Insn::st(e::DW, FP, stack::FAMILY, 4));
         self.e(Insn::ld_ind(e::B, R8, 9));
         self.e(Insn::stx(e::DW, FP, stack::PROTO, R0));
         self.e(Insn::ld_ind(e::H, R8, 6));
@@ -358,6 +375,7 @@ impl Gen {
         self.e(Insn::alu32_imm(e::LSH, R0, 2));
         self.e(Insn::alu64_reg(e::ADD, R0, R8));
         self.e(Insn::stx(e::DW, FP, stack::L4OFF, R0));
+        self.e(Insn::st(e::DW, FP, stack::HAS_L4, 1));
         self.asm.bind(no_ports4);
         self.e(Insn::ldx(e::DW, R0, FP, stack::PROTO));
         self.transport(
@@ -374,6 +392,7 @@ impl Gen {
         // headers.
         self.asm.bind(ip6);
         self.need(R8, 40, l4_other);
+        self.e(Insn::st(e::DW, FP, stack::FAMILY, 6));
         self.e(Insn::ld_ind(e::B, R8, 6));
         self.e(Insn::alu64_imm(e::ADD, R8, 40));
         let found = self.asm.label();
@@ -410,6 +429,7 @@ impl Gen {
         }
         self.asm.bind(found);
         self.e(Insn::stx(e::DW, FP, stack::L4OFF, R8));
+        self.e(Insn::st(e::DW, FP, stack::HAS_L4, 1));
         self.asm.bind(no_ports6);
         self.e(Insn::stx(e::DW, FP, stack::PROTO, R0));
         self.transport(
@@ -480,12 +500,12 @@ impl Gen {
         self.e(Insn::stx(e::B, FP, k + flow::L3 as i16, R1));
         self.e(Insn::ldx(e::W, R7, R6, skb::LEN));
         self.e(Insn::ldx(e::DW, R8, FP, stack::NH));
-        self.e(Insn::ldx(e::DW, R1, FP, stack::ETHERTYPE));
+        self.e(Insn::ldx(e::DW, R1, FP, stack::FAMILY));
         let ports = self.asm.label();
         let v6 = self.asm.label();
         let v4 = self.asm.label();
-        self.asm.jump(Insn::jmp32_imm(e::JEQ, R1, ETH_IPV4), v4);
-        self.asm.jump(Insn::jmp32_imm(e::JEQ, R1, ETH_IPV6), v6);
+        self.asm.jump(Insn::jmp_imm(e::JEQ, R1, 4), v4);
+        self.asm.jump(Insn::jmp_imm(e::JEQ, R1, 6), v6);
         self.asm.goto(ports);
         self.asm.bind(v4);
         self.need(R8, 20, ports);
@@ -506,14 +526,15 @@ impl Gen {
         let lookup = self.asm.label();
         let tp = self.asm.label();
         let icmp = self.asm.label();
+        self.e(Insn::ldx(e::DW, R1, FP, stack::HAS_L4));
+        self.asm.jump(Insn::jmp_imm(e::JEQ, R1, 0), lookup);
         self.e(Insn::ldx(e::DW, R8, FP, stack::L4OFF));
-        self.asm.jump(Insn::jmp_imm(e::JEQ, R8, 0), lookup);
-        self.e(Insn::ldx(e::DW, R1, FP, stack::PROTO));
-        for p in [6, 17, 132] {
-            self.asm.jump(Insn::jmp_imm(e::JEQ, R1, p), tp);
+        self.e(Insn::ldx(e::DW, R1, FP, stack::L4));
+        for c in [layout::L4_TCP, layout::L4_UDP, layout::L4_SCTP] {
+            self.asm.jump(Insn::jmp_imm(e::JEQ, R1, c as i32), tp);
         }
-        for p in [1, 58] {
-            self.asm.jump(Insn::jmp_imm(e::JEQ, R1, p), icmp);
+        for c in [layout::L4_ICMP, layout::L4_ICMP6] {
+            self.asm.jump(Insn::jmp_imm(e::JEQ, R1, c as i32), icmp);
         }
         self.asm.goto(lookup);
         self.asm.bind(tp);
@@ -593,6 +614,7 @@ pub fn decision_only(filter: &Cfg) -> Result<Program, String> {
         filter,
         Loads::Exact,
         stack::MEM,
+        stack::TMP,
         &Exits { accept, reject },
     )?;
     if asm.bind_if_used(accept) {

@@ -93,6 +93,9 @@ pub const PSEUDO_MAP_FD: u8 = 1;
 pub enum Helper {
     MapLookupElem = 1,
     MapUpdateElem = 2,
+    /// `bpf_skb_load_bytes(skb, offset, to, len)`: 0, or an error (nothing read) when the
+    /// bytes are not all in the packet.
+    SkbLoadBytes = 26,
 }
 
 impl Helper {
@@ -100,12 +103,14 @@ impl Helper {
         match self {
             Helper::MapLookupElem => "bpf_map_lookup_elem",
             Helper::MapUpdateElem => "bpf_map_update_elem",
+            Helper::SkbLoadBytes => "bpf_skb_load_bytes",
         }
     }
     pub fn from_imm(imm: i32) -> Option<Helper> {
         match imm {
             1 => Some(Helper::MapLookupElem),
             2 => Some(Helper::MapUpdateElem),
+            26 => Some(Helper::SkbLoadBytes),
             _ => None,
         }
     }
@@ -168,6 +173,10 @@ impl Insn {
     /// `dst = be16(dst)`: network to host order of a 16-bit field, upper bits cleared.
     pub const fn be16(dst: Reg) -> Insn {
         Insn::new(ALU | END | TO_BE, dst, R0, 0, 16)
+    }
+    /// `dst = be32(dst)`.
+    pub const fn be32(dst: Reg) -> Insn {
+        Insn::new(ALU | END | TO_BE, dst, R0, 0, 32)
     }
     /// `dst = *(size *)(src + off)`.
     pub const fn ldx(size: u8, dst: Reg, src: Reg, off: i16) -> Insn {

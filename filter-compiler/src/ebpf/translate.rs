@@ -8,11 +8,15 @@
 //! Packet loads come in two kinds. [`Loads::Exact`] keeps the classic LD_ABS/LD_IND: a load
 //! past the end of the packet ends the whole program returning 0, exactly the classic
 //! verdict, so it is used for the filter that decides the return value, run last. A rule is
-//! run before other code that must still run, so its loads are [`Loads::Guarded`]: each
-//! is checked against the packet length first and a short packet fails only that rule.
+//! run before other code that must still run, so its loads are [`Loads::Guarded`]: they go
+//! through bpf_skb_load_bytes, whose error (the bytes are not all in the packet) fails only
+//! that rule. That also keeps the verifier's work for each rule small: when it must know how
+//! a value came to be (a comparison whose outcome it can tell, as `portrange 0-65535`'s
+//! `jge #0`), it cannot look through LD_ABS/LD_IND and gives up pruning states for the rest
+//! of the program, but it can through a load from the stack the helper filled.
 
 use super::asm::{Asm, Label};
-use super::insn::{self as e, Insn, Reg, FP, R0, R1, R2, R6, R7, R8};
+use super::insn::{self as e, Helper, Insn, Reg, FP, R0, R1, R2, R3, R4, R6, R7, R8};
 use super::skb;
 use crate::cbpf::{self as c, Insn as CInsn};
 use crate::emit::layout;
@@ -34,12 +38,14 @@ pub struct Exits {
     pub reject: Label,
 }
 
-/// Emits `cfg`. `mem` is the stack offset of M[0] (M[i] is at `mem + 4 * i`).
+/// Emits `cfg`. `mem` is the stack offset of M[0] (M[i] is at `mem + 4 * i`); `buf`, of 4
+/// bytes on the stack that guarded loads read into.
 pub fn translate(
     asm: &mut Asm,
     cfg: &Cfg,
     loads: Loads,
     mem: i16,
+    buf: i16,
     exits: &Exits,
 ) -> Result<(), String> {
     let order = layout(cfg);
@@ -62,6 +68,7 @@ pub fn translate(
     let t = Translator {
         loads,
         mem,
+        buf,
         reject: exits.reject,
     };
     for (i, &b) in emitted.iter().enumerate() {
@@ -129,6 +136,7 @@ pub fn translate(
 struct Translator {
     loads: Loads,
     mem: i16,
+    buf: i16,
     reject: Label,
 }
 
@@ -155,28 +163,33 @@ impl Translator {
         Ok(())
     }
 
-    /// Guarded loads: jumps to `reject` unless the first `end` bytes lie inside the packet.
-    /// (Past any packet, the jump is unconditional and the code after it is dropped as
-    /// unreachable by the assembler.)
-    fn guard_const(&self, asm: &mut Asm, end: u64) {
-        if end > i32::MAX as u64 {
-            // No packet is that long.
+    /// A guarded load: A = `bytes` bytes at the offset in r2, in host order; `reject` if
+    /// they are not all in the packet (an offset that is negative as an int, which the kernel
+    /// reads relative to a header, is past the packet here; the compiler never forms one).
+    fn load(&self, asm: &mut Asm, size: u8, bytes: u32) {
+        asm.emit(Insn::mov64(R1, R6));
+        asm.emit(Insn::mov64(R3, FP));
+        asm.emit(Insn::alu64_imm(e::ADD, R3, self.buf as i32));
+        asm.emit(Insn::mov64_imm(R4, bytes as i32));
+        asm.emit(Insn::call(Helper::SkbLoadBytes));
+        asm.jump(Insn::jmp_imm(e::JNE, R0, 0), self.reject);
+        asm.emit(Insn::ldx(size, A, FP, self.buf));
+        match bytes {
+            2 => asm.emit(Insn::be16(A)),
+            4 => asm.emit(Insn::be32(A)),
+            _ => {}
+        }
+    }
+
+    /// A guarded load at the constant offset `k`.
+    fn load_abs(&self, asm: &mut Asm, size: u8, bytes: u32, k: u32) {
+        if k > i32::MAX as u32 {
+            // Below SKF_LL_OFF an offset that is negative as an int fails in the kernel too.
             asm.goto(self.reject);
             return;
         }
-        asm.emit(Insn::ldx(e::W, R1, R6, skb::LEN));
-        asm.jump(Insn::jmp_imm(e::JLT, R1, end as i32), self.reject);
-    }
-
-    /// r2 = (u32)(X + k) + size; reject if past the packet. An offset that is negative as an
-    /// int, which the kernel reads relative to a header (SKF_NET_OFF, SKF_LL_OFF), is past
-    /// the packet here; the compiler never forms one for an indexed load.
-    fn guard_ind(&self, asm: &mut Asm, k: u32, size: u32) {
-        asm.emit(Insn::mov32(R2, X));
-        asm.emit(Insn::alu32_imm(e::ADD, R2, k as i32));
-        asm.emit(Insn::alu64_imm(e::ADD, R2, size as i32));
-        asm.emit(Insn::ldx(e::W, R1, R6, skb::LEN));
-        asm.jump(Insn::jmp_reg(e::JGT, R2, R1), self.reject);
+        asm.emit(Insn::mov64_imm(R2, k as i32));
+        self.load(asm, size, bytes);
     }
 
     fn stmt(&self, asm: &mut Asm, s: &CInsn) -> Result<(), String> {
@@ -194,25 +207,27 @@ impl Translator {
                 }
                 c::ABS => {
                     let (size, bytes) = size_of(s.code);
-                    if self.loads == Loads::Guarded {
-                        if k >= c::SKF_LL_OFF {
+                    match self.loads {
+                        Loads::Exact => asm.emit(Insn::ld_abs(size, k as i32)),
+                        Loads::Guarded if k >= c::SKF_LL_OFF => {
                             return Err(format!(
-                                "a header-relative load ({:#x}) cannot be guarded",
-                                k
+                                "a header-relative load ({k:#x}) in a rule is not supported"
                             ));
                         }
-                        // Below SKF_LL_OFF an offset that is negative as an int fails in the
-                        // kernel too; guard_const sees it as past any packet.
-                        self.guard_const(asm, u64::from(k) + u64::from(bytes));
+                        Loads::Guarded => self.load_abs(asm, size, bytes, k),
                     }
-                    asm.emit(Insn::ld_abs(size, k as i32));
                 }
                 c::IND => {
                     let (size, bytes) = size_of(s.code);
-                    if self.loads == Loads::Guarded {
-                        self.guard_ind(asm, k, bytes);
+                    match self.loads {
+                        Loads::Exact => asm.emit(Insn::ld_ind(size, X, k as i32)),
+                        Loads::Guarded => {
+                            // The offset wraps at 32 bits, as the kernel computes it.
+                            asm.emit(Insn::mov32(R2, X));
+                            asm.emit(Insn::alu32_imm(e::ADD, R2, k as i32));
+                            self.load(asm, size, bytes);
+                        }
                     }
-                    asm.emit(Insn::ld_ind(size, X, k as i32));
                 }
                 m => return Err(format!("unexpected load mode {m:#x}")),
             },
@@ -223,11 +238,11 @@ impl Translator {
                 c::MSH => {
                     // X = 4 * (pkt[k] & 0xf), A kept (the kernel's conversion keeps it in
                     // its temporary the same way).
-                    if self.loads == Loads::Guarded {
-                        self.guard_const(asm, u64::from(k) + 1);
-                    }
                     asm.emit(Insn::mov64(TMP, A));
-                    asm.emit(Insn::ld_abs(e::B, k as i32));
+                    match self.loads {
+                        Loads::Exact => asm.emit(Insn::ld_abs(e::B, k as i32)),
+                        Loads::Guarded => self.load_abs(asm, e::B, 1, k),
+                    }
                     asm.emit(Insn::alu32_imm(e::AND, A, 0xf));
                     asm.emit(Insn::alu32_imm(e::LSH, A, 2));
                     asm.emit(Insn::mov32(X, A));
