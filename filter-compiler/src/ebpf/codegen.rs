@@ -13,7 +13,7 @@ use super::asm::{Asm, Label};
 use super::insn::{self as e, Helper, Insn, Reg, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9};
 use super::layout::{self, flow, slot};
 use super::skb;
-use super::translate::{translate, Exits, Loads};
+use super::translate::{load_be, translate, Exits, Frame, Loads, HEAD};
 use super::{MapDef, MapKind, Program, COUNTERS, FLOWS};
 use crate::ir::Cfg;
 use crate::target::{LinkType, Mode, Target};
@@ -59,6 +59,20 @@ mod stack {
     pub const FAMILY: i16 = -216;
     /// u64: 1 when the transport offset is known (L4OFF), else 0.
     pub const HAS_L4: i16 = -224;
+    /// The copy of the packet's first bytes (translate::HEAD of them) starts at -288 when
+    /// the network header is at a multiple of 4 from the packet's start, at -290 when it is
+    /// 2 more than a multiple of 4 (Ethernet: 14, or 18 with a tag), so that addresses are
+    /// 4-byte aligned on the stack, as the verifier wants loads to be; up to -224.
+    pub const HEAD: i16 = -288;
+}
+
+/// The stack as the translated filters use it, `head` the copy's offset.
+fn frame(head: Option<i16>) -> Frame {
+    Frame {
+        mem: stack::MEM,
+        buf: stack::TMP,
+        head,
+    }
 }
 
 /// What to build.
@@ -107,7 +121,15 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
         LinkType::LinuxSll2 => Start::Network { extra: 20 },
         LinkType::Raw => Start::Network { extra: 0 },
     };
-    let mut g = Gen { asm: Asm::new() };
+    let nh_mod4 = match start {
+        Start::Ethernet => 2,
+        Start::Network { .. } => 0,
+    };
+    let mut g = Gen {
+        asm: Asm::new(),
+        head_at: stack::HEAD - nh_mod4,
+        nh_mod4,
+    };
     let reject = g.asm.label();
     g.prologue(&start);
     g.classify(&start);
@@ -118,8 +140,7 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
             &mut g.asm,
             rule,
             Loads::Guarded,
-            stack::MEM,
-            stack::TMP,
+            frame(Some(g.head_at)),
             &Exits {
                 accept: hit,
                 reject: next,
@@ -138,8 +159,7 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
         &mut g.asm,
         spec.filter,
         Loads::Exact,
-        stack::MEM,
-        stack::TMP,
+        frame(Some(g.head_at)),
         &Exits {
             accept: matched,
             reject,
@@ -189,6 +209,11 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
 
 struct Gen {
     asm: Asm,
+    /// Where the copy of the packet's start is on the stack.
+    head_at: i16,
+    /// The network header's offset modulo 4 (the same for every header offset the
+    /// classification finds on this link).
+    nh_mod4: i16,
 }
 
 fn at(slot: usize) -> i16 {
@@ -198,6 +223,26 @@ fn at(slot: usize) -> i16 {
 impl Gen {
     fn e(&mut self, i: Insn) {
         self.asm.emit(i);
+    }
+
+    /// r0 = the `size` bytes at `base + off` of the packet, from the copy of its start (host
+    /// order). `base` must hold a constant the verifier knows (a header offset), and the
+    /// caller must have checked the packet is long enough; the offset must lie in the copy.
+    fn head(&mut self, size: u8, base: Option<Reg>, off: i32) {
+        match base {
+            Some(b) => {
+                self.e(Insn::mov64(R3, FP));
+                self.e(Insn::alu64_reg(e::ADD, R3, b));
+                load_be(
+                    &mut self.asm,
+                    size,
+                    R3,
+                    self.head_at + off as i16,
+                    self.nh_mod4,
+                );
+            }
+            None => load_be(&mut self.asm, size, FP, self.head_at + off as i16, 0),
+        }
     }
 
     /// counters[slot] += 1 (r9 holds this CPU's row; per-CPU, so no atomics).
@@ -252,6 +297,22 @@ impl Gen {
         }
         // r7 = the length the filter sees; r8 = the length the file records.
         self.e(Insn::ldx(e::W, R7, R6, skb::LEN));
+        // The packet's first bytes, copied once (as many as there are: 1 to HEAD; for an
+        // empty packet the copy fails and nothing reads it, every read checks the length).
+        self.e(Insn::mov64(R4, R7));
+        let short = self.asm.label();
+        let nonzero = self.asm.label();
+        self.asm.jump(Insn::jmp_imm(e::JLE, R4, HEAD as i32), short);
+        self.e(Insn::mov64_imm(R4, HEAD as i32));
+        self.asm.bind(short);
+        self.asm.jump(Insn::jmp_imm(e::JNE, R4, 0), nonzero);
+        self.e(Insn::mov64_imm(R4, 1));
+        self.asm.bind(nonzero);
+        self.e(Insn::mov64(R1, R6));
+        self.e(Insn::mov64_imm(R2, 0));
+        self.e(Insn::mov64(R3, FP));
+        self.e(Insn::alu64_imm(e::ADD, R3, self.head_at as i32));
+        self.e(Insn::call(Helper::SkbLoadBytes));
         match start {
             Start::Ethernet => {
                 self.e(Insn::ldx(e::W, R8, R6, skb::VLAN_PRESENT));
@@ -296,7 +357,7 @@ impl Gen {
             Start::Ethernet => {
                 let in_data = self.asm.label();
                 self.asm.jump(Insn::jmp_imm(e::JLT, R7, 14), other_no_l4);
-                self.e(Insn::ld_abs(e::H, 12));
+                self.head(e::H, None, 12);
                 self.e(Insn::mov64_imm(R8, 14));
                 for tpid in [ETH_8021Q, ETH_8021AD, ETH_QINQ] {
                     self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, tpid), in_data);
@@ -307,7 +368,7 @@ impl Gen {
                 // A tag in the data (an inner one, or one the kernel left): look inside.
                 self.asm.bind(in_data);
                 self.asm.jump(Insn::jmp_imm(e::JLT, R7, 18), vlan_no_l4);
-                self.e(Insn::ld_abs(e::H, 16));
+                self.head(e::H, None, 16);
                 self.e(Insn::mov64_imm(R8, 18));
                 self.asm.goto(vlan);
             }
@@ -360,23 +421,13 @@ impl Gen {
         self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
         self.asm.goto(l4_other);
 
-        // IPv4: protocol, and the transport offset unless a later fragment.
+        // IPv4: the protocol. (Where its transport header starts is worked out for matched
+        // packets only, in `flows`: a packet load is a helper call for an eBPF program.)
         self.asm.bind(ip4);
         self.need(R8, 20, l4_other);
         self.e(Insn::st(e::DW, FP, stack::FAMILY, 4));
-        self.e(Insn::ld_ind(e::B, R8, 9));
+        self.head(e::B, Some(R8), 9);
         self.e(Insn::stx(e::DW, FP, stack::PROTO, R0));
-        self.e(Insn::ld_ind(e::H, R8, 6));
-        let no_ports4 = self.asm.label();
-        self.asm
-            .jump(Insn::jmp32_imm(e::JSET, R0, 0x1fff), no_ports4);
-        self.e(Insn::ld_ind(e::B, R8, 0));
-        self.e(Insn::alu32_imm(e::AND, R0, 0xf));
-        self.e(Insn::alu32_imm(e::LSH, R0, 2));
-        self.e(Insn::alu64_reg(e::ADD, R0, R8));
-        self.e(Insn::stx(e::DW, FP, stack::L4OFF, R0));
-        self.e(Insn::st(e::DW, FP, stack::HAS_L4, 1));
-        self.asm.bind(no_ports4);
         self.e(Insn::ldx(e::DW, R0, FP, stack::PROTO));
         self.transport(
             &[
@@ -510,15 +561,24 @@ impl Gen {
         self.asm.bind(v4);
         self.need(R8, 20, ports);
         for (from, to) in [(12, flow::SRC), (16, flow::DST)] {
-            self.e(Insn::ld_ind(e::W, R8, from));
+            self.head(e::W, Some(R8), from);
             self.e(Insn::stx(e::W, FP, k + to as i16, R0));
         }
+        // The transport header, unless this is a later fragment.
+        self.head(e::H, Some(R8), 6);
+        self.asm.jump(Insn::jmp32_imm(e::JSET, R0, 0x1fff), ports);
+        self.head(e::B, Some(R8), 0);
+        self.e(Insn::alu32_imm(e::AND, R0, 0xf));
+        self.e(Insn::alu32_imm(e::LSH, R0, 2));
+        self.e(Insn::alu64_reg(e::ADD, R0, R8));
+        self.e(Insn::stx(e::DW, FP, stack::L4OFF, R0));
+        self.e(Insn::st(e::DW, FP, stack::HAS_L4, 1));
         self.asm.goto(ports);
         self.asm.bind(v6);
         self.need(R8, 40, ports);
         for (from, to) in [(8, flow::SRC), (24, flow::DST)] {
             for w in 0..4 {
-                self.e(Insn::ld_ind(e::W, R8, from + 4 * w));
+                self.head(e::W, Some(R8), from + 4 * w);
                 self.e(Insn::stx(e::W, FP, k + (to as i16) + 4 * w as i16, R0));
             }
         }
@@ -613,8 +673,7 @@ pub fn decision_only(filter: &Cfg) -> Result<Program, String> {
         &mut asm,
         filter,
         Loads::Exact,
-        stack::MEM,
-        stack::TMP,
+        frame(None),
         &Exits { accept, reject },
     )?;
     if asm.bind_if_used(accept) {

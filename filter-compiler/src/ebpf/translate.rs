@@ -38,14 +38,55 @@ pub struct Exits {
     pub reject: Label,
 }
 
-/// Emits `cfg`. `mem` is the stack offset of M[0] (M[i] is at `mem + 4 * i`); `buf`, of 4
-/// bytes on the stack that guarded loads read into.
+/// Bytes of the packet's start the counting program copies to the stack once, with one
+/// helper call: loads at constant offsets inside them read the copy (an LD_ABS is itself a
+/// helper call in an eBPF program; the kernel's conversion of a classic one reads inline).
+pub const HEAD: u32 = 64;
+
+/// r0 = the big-endian `size` bytes at `base + off + at` of the stack, in host order. The
+/// verifier refuses a stack access that is not aligned to its size, so a field that is not
+/// (`at`: what `base` adds beyond `off`, modulo 4) is read a byte at a time (clobbers r1).
+pub fn load_be(asm: &mut Asm, size: u8, base: Reg, off: i16, at: i16) {
+    let bytes = match size {
+        e::B => 1,
+        e::H => 2,
+        _ => 4,
+    };
+    if (off + at).rem_euclid(bytes) == 0 {
+        asm.emit(Insn::ldx(size, R0, base, off));
+        match bytes {
+            2 => asm.emit(Insn::be16(R0)),
+            4 => asm.emit(Insn::be32(R0)),
+            _ => {}
+        }
+        return;
+    }
+    asm.emit(Insn::ldx(e::B, R0, base, off));
+    for i in 1..bytes {
+        asm.emit(Insn::alu32_imm(e::LSH, R0, 8));
+        asm.emit(Insn::ldx(e::B, R1, base, off + i));
+        asm.emit(Insn::alu32_reg(e::OR, R0, R1));
+    }
+}
+
+/// Where a translated filter keeps things on the stack.
+#[derive(Clone, Copy)]
+pub struct Frame {
+    /// M[0] (M[i] is at `mem + 4 * i`).
+    pub mem: i16,
+    /// 4 bytes guarded loads read into.
+    pub buf: i16,
+    /// The copy of the packet's first [`HEAD`] bytes (as many as the packet has), if the
+    /// program made one.
+    pub head: Option<i16>,
+}
+
+/// Emits `cfg`.
 pub fn translate(
     asm: &mut Asm,
     cfg: &Cfg,
     loads: Loads,
-    mem: i16,
-    buf: i16,
+    frame: Frame,
     exits: &Exits,
 ) -> Result<(), String> {
     let order = layout(cfg);
@@ -67,8 +108,9 @@ pub fn translate(
     asm.emit(Insn::mov32_imm(X, 0));
     let t = Translator {
         loads,
-        mem,
-        buf,
+        mem: frame.mem,
+        buf: frame.buf,
+        head: frame.head,
         reject: exits.reject,
     };
     for (i, &b) in emitted.iter().enumerate() {
@@ -137,6 +179,7 @@ struct Translator {
     loads: Loads,
     mem: i16,
     buf: i16,
+    head: Option<i16>,
     reject: Label,
 }
 
@@ -181,6 +224,21 @@ impl Translator {
         }
     }
 
+    /// A load at the constant offset `k` from the copy of the packet's start, if it lies
+    /// there: the packet's length is checked first (as LD_ABS checks it: short, `reject`).
+    fn from_head(&self, asm: &mut Asm, size: u8, bytes: u32, k: u32) -> bool {
+        let Some(head) = self.head else {
+            return false;
+        };
+        if u64::from(k) + u64::from(bytes) > u64::from(HEAD) {
+            return false;
+        }
+        asm.emit(Insn::ldx(e::W, R1, R6, skb::LEN));
+        asm.jump(Insn::jmp_imm(e::JLT, R1, (k + bytes) as i32), self.reject);
+        load_be(asm, size, FP, head + k as i16, 0);
+        true
+    }
+
     /// A guarded load at the constant offset `k`.
     fn load_abs(&self, asm: &mut Asm, size: u8, bytes: u32, k: u32) {
         if k > i32::MAX as u32 {
@@ -207,6 +265,9 @@ impl Translator {
                 }
                 c::ABS => {
                     let (size, bytes) = size_of(s.code);
+                    if self.from_head(asm, size, bytes, k) {
+                        return Ok(());
+                    }
                     match self.loads {
                         Loads::Exact => asm.emit(Insn::ld_abs(size, k as i32)),
                         Loads::Guarded if k >= c::SKF_LL_OFF => {
@@ -239,9 +300,11 @@ impl Translator {
                     // X = 4 * (pkt[k] & 0xf), A kept (the kernel's conversion keeps it in
                     // its temporary the same way).
                     asm.emit(Insn::mov64(TMP, A));
-                    match self.loads {
-                        Loads::Exact => asm.emit(Insn::ld_abs(e::B, k as i32)),
-                        Loads::Guarded => self.load_abs(asm, e::B, 1, k),
+                    if !self.from_head(asm, e::B, 1, k) {
+                        match self.loads {
+                            Loads::Exact => asm.emit(Insn::ld_abs(e::B, k as i32)),
+                            Loads::Guarded => self.load_abs(asm, e::B, 1, k),
+                        }
                     }
                     asm.emit(Insn::alu32_imm(e::AND, A, 0xf));
                     asm.emit(Insn::alu32_imm(e::LSH, A, 2));
