@@ -196,11 +196,8 @@ fn load(p: &ebpf::Program) -> io::Result<Loaded> {
             m.name,
         )?);
     }
-    let mut insns = p.insns.clone();
-    for (at, map) in p.map_refs() {
-        insns[at].imm = maps[map].as_raw_fd();
-    }
-    let bytes: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    let raw: Vec<i32> = maps.iter().map(|f| f.as_raw_fd()).collect();
+    let bytes = p.image(&raw);
     let prog = match sys::prog_load(&bytes, LICENSE, "ebpf_cost", None) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Err(e),
@@ -221,7 +218,7 @@ fn load(p: &ebpf::Program) -> io::Result<Loaded> {
     Ok(Loaded {
         prog,
         _maps: maps,
-        insns: insns.len(),
+        insns: p.insns.len(),
     })
 }
 

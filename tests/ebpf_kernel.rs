@@ -223,12 +223,9 @@ fn load(p: &ebpf::Program, rules: usize) -> Result<Loaded, LoadError> {
         })?;
         maps.push(fd);
     }
-    let mut insns = p.insns.clone();
-    for (at, map) in p.map_refs() {
-        insns[at].imm = maps[map].as_raw_fd();
-    }
+    let raw: Vec<i32> = maps.iter().map(|f| f.as_raw_fd()).collect();
     Ok(Loaded {
-        prog: prog_load(&encode(&insns))?,
+        prog: prog_load(&p.image(&raw))?,
         maps,
         slots: layout::counter_slots(rules),
     })

@@ -62,11 +62,8 @@ pub fn load(p: &ebpf::Program, rules: usize, verbose: bool) -> Result<Loaded, Er
         })?;
         fds.push(fd);
     }
-    let mut insns = p.insns.clone();
-    for (at, map) in p.map_refs() {
-        insns[at].imm = fds[map].as_raw_fd();
-    }
-    let bytes: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let bytes = p.image(&raw);
     let prog = match sys::prog_load(&bytes, LICENSE, "bpfdump", None) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {

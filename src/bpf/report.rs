@@ -395,19 +395,7 @@ mod tests {
     use super::*;
 
     fn key(proto: u8, sport: u16, dport: u16) -> FlowKey {
-        let mut src = [0u8; 16];
-        src[..4].copy_from_slice(&[10, 0, 0, 1]);
-        let mut dst = [0u8; 16];
-        dst[..4].copy_from_slice(&[10, 0, 0, 2]);
-        FlowKey {
-            ethertype: 0x0800,
-            proto,
-            l3: 0,
-            sport,
-            dport,
-            src,
-            dst,
-        }
+        FlowKey::ipv4([10, 0, 0, 1], sport, [10, 0, 0, 2], dport, proto)
     }
 
     #[test]

@@ -716,19 +716,7 @@ mod tests {
     use crate::top::TopConfig;
 
     fn key(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, proto: u8) -> FlowKey {
-        let mut s = [0u8; 16];
-        s[..4].copy_from_slice(&src);
-        let mut d = [0u8; 16];
-        d[..4].copy_from_slice(&dst);
-        FlowKey {
-            ethertype: 0x0800,
-            proto,
-            l3: 0,
-            sport,
-            dport,
-            src: s,
-            dst: d,
-        }
+        FlowKey::ipv4(src, sport, dst, dport, proto)
     }
 
     /// 82 s and 83 s into a capture: 2 rules, 64 flows in a table of 64 that evicted some.

@@ -92,6 +92,23 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// An IPv4 flow (for tests and examples).
+    pub fn ipv4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, proto: u8) -> FlowKey {
+        let mut s = [0u8; 16];
+        s[..4].copy_from_slice(&src);
+        let mut d = [0u8; 16];
+        d[..4].copy_from_slice(&dst);
+        FlowKey {
+            ethertype: 0x0800,
+            proto,
+            l3: L3_IPV4 as u8,
+            sport,
+            dport,
+            src: s,
+            dst: d,
+        }
+    }
+
     /// From the key's bytes as the map returns them (native byte order), `None` if short.
     pub fn decode(b: &[u8]) -> Option<FlowKey> {
         if b.len() < flow::KEY_SIZE {

@@ -57,8 +57,7 @@ pub struct Program {
 }
 
 impl Program {
-    /// Positions of the 64-bit immediate loads that refer to a map, and which map: the
-    /// loader puts the map's descriptor in their `imm`.
+    /// Positions of the 64-bit immediate loads that refer to a map, and which map.
     pub fn map_refs(&self) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         let mut i = 0;
@@ -76,8 +75,13 @@ impl Program {
         out
     }
 
-    /// The instructions as the kernel reads them.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.insns.iter().flat_map(|i| i.encode()).collect()
+    /// The instructions as the kernel reads them, each map reference carrying the
+    /// descriptor the caller created for that map (`map_fds[i]` for `maps[i]`).
+    pub fn image(&self, map_fds: &[i32]) -> Vec<u8> {
+        let mut insns = self.insns.clone();
+        for (at, map) in self.map_refs() {
+            insns[at].imm = map_fds[map];
+        }
+        insns.iter().flat_map(|i| i.encode()).collect()
     }
 }
