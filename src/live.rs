@@ -335,7 +335,7 @@ fn run_count(
             iface,
         };
         let viewed = crate::top::run(&top_config(cfg, e, iface, expr, false), &mut src, &|| {
-            STOP.load(Ordering::Relaxed)
+            STOP.load(Ordering::Relaxed) || counter.over()
         });
         // After the view, the totals as --count prints them, for the record.
         let last = counter.report(None, true);

@@ -335,3 +335,48 @@ fn the_view_while_capturing_shows_kernel_drops_and_the_file_is_complete() {
     let cap = parse_capture(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(cap.packets.len(), 20);
 }
+
+#[test]
+fn duration_ends_the_view() {
+    let test = "top::duration";
+    let Some(lab) = Lab::up(test) else { return };
+    let Some(t) = Tmux::new(test) else { return };
+    t.start(&script(&t, &lab, "-n --duration 1.5"));
+    t.wait_for("the view", Duration::from_secs(10), |s| {
+        s.contains("bpfdump --top")
+    });
+    let began = Instant::now();
+    assert_restored(&t, "0");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "--duration 1.5 was not kept"
+    );
+}
+
+#[test]
+fn the_terminal_going_away_ends_the_view() {
+    let test = "top::terminal_gone";
+    let Some(lab) = Lab::up(test) else { return };
+    let Some(t) = Tmux::new(test) else { return };
+    t.start(&script(&t, &lab, "-n"));
+    t.wait_for("the view", Duration::from_secs(10), |s| {
+        s.contains("bpfdump --top")
+    });
+    let pid = view_pid(&lab).expect("the view's process");
+    // The window and its terminal are gone (as when an ssh session drops).
+    t.tmux(&["kill-server"]);
+    let end = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "bpfdump --top still runs after its terminal went away: {stat}"
+        );
+        sleep(Duration::from_millis(50));
+    }
+    let err = t.file("stderr");
+    assert!(err.contains("the terminal went away"), "stderr: {err}");
+}

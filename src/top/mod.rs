@@ -76,6 +76,7 @@ fn event_loop(
     st.push(src.sample()?);
     let mut last = Instant::now();
     let (mut dirty, mut clear) = (true, true);
+    let mut st_size = terminal::size().ok();
     loop {
         if stop() {
             return Ok(());
@@ -94,19 +95,62 @@ fn event_loop(
             dirty = true;
             continue;
         }
-        if !event::poll((due - now).min(STOP_CHECK)).map_err(|e| Error::io("terminal", &e))? {
-            continue;
+        // Wait for the terminal ourselves: crossterm reads a terminal that hung up (its
+        // window closed, ssh gone) as endless empty input, spinning inside its poll; so it
+        // is only asked for what the terminal already holds.
+        match wait_for_terminal((due - now).min(STOP_CHECK)) {
+            Input::Gone => return Err(Error::msg("--top: the terminal went away")),
+            Input::Quiet => {
+                // (A resize is noticed here, since crossterm is not polled while quiet.)
+                let size = terminal::size().ok();
+                if size != st_size {
+                    st_size = size;
+                    (dirty, clear) = (true, true);
+                }
+                continue;
+            }
+            Input::Ready => {}
         }
-        match event::read().map_err(|e| Error::io("terminal", &e))? {
-            Event::Key(k) => match st.key(k) {
-                Action::Quit => return Ok(()),
-                Action::Redraw => dirty = true,
-                Action::Clear => (dirty, clear) = (true, true),
-                Action::Nothing => {}
-            },
-            Event::Resize(..) => (dirty, clear) = (true, true),
-            _ => {}
+        while event::poll(Duration::ZERO).map_err(|e| Error::io("terminal", &e))? {
+            match event::read().map_err(|e| Error::io("terminal", &e))? {
+                Event::Key(k) => match st.key(k) {
+                    Action::Quit => return Ok(()),
+                    Action::Redraw => dirty = true,
+                    Action::Clear => (dirty, clear) = (true, true),
+                    Action::Nothing => {}
+                },
+                Event::Resize(..) => (dirty, clear) = (true, true),
+                _ => {}
+            }
         }
+    }
+}
+
+/// What the terminal has for us.
+enum Input {
+    Ready,
+    Quiet,
+    /// It hung up.
+    Gone,
+}
+
+/// Waits up to `d` for input on standard input, our terminal.
+fn wait_for_terminal(d: Duration) -> Input {
+    let mut p = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, for the duration of the call.
+    let n = unsafe { libc::poll(&mut p, 1, d.as_millis().min(i32::MAX as u128) as i32) };
+    if n <= 0 {
+        // Nothing, or a signal (EINTR): the caller looks at the clock and the stop flag.
+        return Input::Quiet;
+    }
+    if p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Input::Gone
+    } else {
+        Input::Ready
     }
 }
 
