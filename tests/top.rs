@@ -140,6 +140,19 @@ fn script(t: &Tmux, lab: &Lab, args: &str) -> String {
     )
 }
 
+/// A lab and a terminal running `bpfdump --top ARGS` in it, once the view is on screen;
+/// None (SKIPPED said) when the test cannot run here.
+fn view(test: &str, args: impl FnOnce(&Tmux) -> String) -> Option<(Lab, Tmux)> {
+    let lab = Lab::up(test)?;
+    let t = Tmux::new(test)?;
+    let args = args(&t);
+    t.start(&script(&t, &lab, &args));
+    t.wait_for("the view", Duration::from_secs(10), |s| {
+        s.contains("bpfdump --top")
+    });
+    Some((lab, t))
+}
+
 fn udp_frames(lab: &Lab, n: usize, dport: u16) -> Vec<Vec<u8>> {
     let (a, b) = (lab.link(Side::A), lab.link(Side::B));
     (0..n)
@@ -262,12 +275,9 @@ fn the_view_shows_the_counters_and_the_keys_work_and_q_restores_the_terminal() {
 #[test]
 fn sigterm_ends_the_view_and_restores_the_terminal() {
     let test = "top::sigterm";
-    let Some(lab) = Lab::up(test) else { return };
-    let Some(t) = Tmux::new(test) else { return };
-    t.start(&script(&t, &lab, "-n"));
-    t.wait_for("the view", Duration::from_secs(10), |s| {
-        s.contains("bpfdump --top")
-    });
+    let Some((lab, t)) = view(test, |_| "-n".into()) else {
+        return;
+    };
     let pid = view_pid(&lab).expect("the view's process");
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     assert_restored(&t, "0");
@@ -276,12 +286,9 @@ fn sigterm_ends_the_view_and_restores_the_terminal() {
 #[test]
 fn ctrl_c_ends_the_view() {
     let test = "top::ctrl_c";
-    let Some(lab) = Lab::up(test) else { return };
-    let Some(t) = Tmux::new(test) else { return };
-    t.start(&script(&t, &lab, "-n"));
-    t.wait_for("the view", Duration::from_secs(10), |s| {
-        s.contains("bpfdump --top")
-    });
+    let Some((_lab, t)) = view(test, |_| "-n".into()) else {
+        return;
+    };
     t.keys("C-c");
     assert_restored(&t, "0");
 }
@@ -289,12 +296,9 @@ fn ctrl_c_ends_the_view() {
 #[test]
 fn the_interface_going_away_ends_the_view_with_one_line() {
     let test = "top::iface_gone";
-    let Some(lab) = Lab::up(test) else { return };
-    let Some(t) = Tmux::new(test) else { return };
-    t.start(&script(&t, &lab, "-n"));
-    t.wait_for("the view", Duration::from_secs(10), |s| {
-        s.contains("bpfdump --top")
-    });
+    let Some((lab, t)) = view(test, |_| "-n".into()) else {
+        return;
+    };
     lab.ip_cmd(Side::A, &["link", "del", &lab.dev(Side::A)]);
     assert_restored(&t, "1");
     let err = t.file("stderr");
@@ -339,12 +343,9 @@ fn the_view_while_capturing_shows_kernel_drops_and_the_file_is_complete() {
 #[test]
 fn duration_ends_the_view() {
     let test = "top::duration";
-    let Some(lab) = Lab::up(test) else { return };
-    let Some(t) = Tmux::new(test) else { return };
-    t.start(&script(&t, &lab, "-n --duration 1.5"));
-    t.wait_for("the view", Duration::from_secs(10), |s| {
-        s.contains("bpfdump --top")
-    });
+    let Some((_lab, t)) = view(test, |_| "-n --duration 1.5".into()) else {
+        return;
+    };
     let began = Instant::now();
     assert_restored(&t, "0");
     assert!(
@@ -356,12 +357,9 @@ fn duration_ends_the_view() {
 #[test]
 fn the_terminal_going_away_ends_the_view() {
     let test = "top::terminal_gone";
-    let Some(lab) = Lab::up(test) else { return };
-    let Some(t) = Tmux::new(test) else { return };
-    t.start(&script(&t, &lab, "-n"));
-    t.wait_for("the view", Duration::from_secs(10), |s| {
-        s.contains("bpfdump --top")
-    });
+    let Some((lab, t)) = view(test, |_| "-n".into()) else {
+        return;
+    };
     let pid = view_pid(&lab).expect("the view's process");
     // The window and its terminal are gone (as when an ssh session drops).
     t.tmux(&["kill-server"]);
