@@ -85,7 +85,7 @@ struct Args {
     #[arg(short = 'p', long = "no-promiscuous-mode")]
     no_promiscuous: bool,
 
-    /// Capture ring size in KiB (default 16384)
+    /// Capture ring size in KiB (default 8192)
     #[arg(
         short = 'B',
         long = "buffer-size",
