@@ -226,7 +226,7 @@ impl Translator {
 
     /// A load at the constant offset `k` from the copy of the packet's start, if it lies
     /// there: the packet's length is checked first (as LD_ABS checks it: short, `reject`).
-    fn from_head(&self, asm: &mut Asm, size: u8, bytes: u32, k: u32) -> bool {
+    fn load_from_head(&self, asm: &mut Asm, size: u8, bytes: u32, k: u32) -> bool {
         let Some(head) = self.head else {
             return false;
         };
@@ -265,7 +265,7 @@ impl Translator {
                 }
                 c::ABS => {
                     let (size, bytes) = size_of(s.code);
-                    if self.from_head(asm, size, bytes, k) {
+                    if self.load_from_head(asm, size, bytes, k) {
                         return Ok(());
                     }
                     match self.loads {
@@ -300,7 +300,7 @@ impl Translator {
                     // X = 4 * (pkt[k] & 0xf), A kept (the kernel's conversion keeps it in
                     // its temporary the same way).
                     asm.emit(Insn::mov64(TMP, A));
-                    if !self.from_head(asm, e::B, 1, k) {
+                    if !self.load_from_head(asm, e::B, 1, k) {
                         match self.loads {
                             Loads::Exact => asm.emit(Insn::ld_abs(e::B, k as i32)),
                             Loads::Guarded => self.load_abs(asm, e::B, 1, k),
