@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use filter_compiler::{ebpf, Options, Target};
 
 use crate::bpf::report::{self, KernelStats, Namer, Rule, Sample};
-use crate::bpf::{self, Loaded};
+use crate::bpf::Loaded;
 use crate::cli::{Config, Ebpf};
 use crate::error::Error;
 use crate::filter::compile_cfg_for;
@@ -76,11 +76,6 @@ pub fn listing(p: &ebpf::Program) -> String {
         s += &format!("; map {i} {}: {what}\n", m.name);
     }
     s + &ebpf::dump::asm(p)
-}
-
-/// Loads the program: maps created, verified, ready to attach.
-pub fn load(cfg: &Config, e: &Ebpf, p: &ebpf::Program) -> Result<Loaded, Error> {
-    bpf::load(p, e.rules.len(), cfg.verbose > 0)
 }
 
 /// Where reports go.
@@ -183,7 +178,7 @@ impl Counter {
                 self.report(kernel, false)?;
             }
         }
-        Ok(self.end.is_some_and(|e| now >= e))
+        Ok(self.over())
     }
 
     /// The report for now: one JSON line, or (final) the text block, or (interval) a line.
@@ -196,34 +191,31 @@ impl Counter {
         } else if final_ {
             report::text_block(&s, &self.rules, TOP_FLOWS, &mut self.namer)
         } else {
-            let zero = Sample {
-                counts: bpf::Counts {
-                    rules: vec![(0, 0); self.rules.len()],
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
-            report::interval_line(self.prev.as_ref().unwrap_or(&zero), &s, &self.rules)
+            let start = Sample::default();
+            report::interval_line(self.prev.as_ref().unwrap_or(&start), &s, &self.rules)
         };
         self.prev = Some(s);
         let to = if self.json { Out::Stdout } else { self.text_to };
-        let r = match to {
+        match to {
             Out::Stdout => {
                 let mut o = io::stdout().lock();
                 o.write_all(text.as_bytes()).and_then(|_| o.flush())
             }
-            Out::Stderr => io::stderr().lock().write_all(text.as_bytes()),
-        };
-        r.map_err(|e| Error::io("stdout", &e))
+            .map_err(|e| Error::io("stdout", &e)),
+            Out::Stderr => io::stderr()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::io("stderr", &e)),
+        }
     }
 }
 
-/// What the eBPF modes say when they start, after tcpdump's "listening on" line.
+/// What the eBPF modes say when they start, after tcpdump's "listening on" line (not with
+/// the view, which says it on screen).
 pub fn announce(iface: &Iface, e: &Ebpf) {
-    let what = match (e.mode, e.top) {
-        (crate::cli::EbpfMode::Count, _) => "counting in the kernel, capturing nothing",
-        (_, true) => "capturing, and counting in the kernel",
-        _ => "counting every packet in the kernel (eBPF)",
+    let what = match e.mode {
+        crate::cli::EbpfMode::Count => "counting in the kernel, capturing nothing",
+        crate::cli::EbpfMode::Capture => "counting every packet in the kernel (eBPF)",
     };
     let rules = match e.rules.len() {
         0 => String::new(),

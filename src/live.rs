@@ -281,7 +281,7 @@ fn open_socket<S>(
             Some(e) => {
                 let target = Target::kernel(iface.linktype);
                 let p = counting::program(cfg, e, target, iface.netmask, expr, direction(dir))?;
-                let l = loaded.insert(counting::load(cfg, e, &p)?);
+                let l = loaded.insert(crate::bpf::load(&p, cfg.verbose > 0)?);
                 ring::Filter::Ebpf(&l.prog)
             }
         };
@@ -464,10 +464,6 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
         timeout,
     );
 
-    // -Q in: the kernel need not even show us outgoing packets. On loopback every packet is
-    // seen twice, going out and coming back in; like libpcap, keep one copy, so there too the
-    // kernel drops the outgoing one. Kernels before 4.20 lack PACKET_IGNORE_OUTGOING: then
-    // the filter tests the direction.
     if let Some(e) = cfg.ebpf.as_ref().filter(|e| e.mode == EbpfMode::Count) {
         return run_count(cfg, e, &iface, expr, wake);
     }
@@ -682,7 +678,7 @@ impl Capture<'_> {
                 }
             }
             if stop_at.is_none() && (over || STOP.load(Ordering::Relaxed)) {
-                stop_at = Some(Instant::now() + self.timeout + Duration::from_millis(20));
+                stop_at = Some(self.last_block_due());
             }
             // A view on another thread shows the socket's counters: keep them fresh while idle.
             if self.view && last_stats.elapsed() >= Duration::from_secs(1) {
@@ -729,10 +725,7 @@ impl Capture<'_> {
                     let e = sock.take_error();
                     if failed.is_none() && e.is_some() {
                         failed = Some(socket_error(self.iface, e));
-                        if stop_at.is_none() {
-                            stop_at =
-                                Some(Instant::now() + self.timeout + Duration::from_millis(20));
-                        }
+                        stop_at.get_or_insert_with(|| self.last_block_due());
                     }
                 }
                 continue;
@@ -766,6 +759,11 @@ impl Capture<'_> {
         };
         counters.poll_kernel(sock);
         r
+    }
+
+    /// When the block the kernel is filling has been handed over at the latest.
+    fn last_block_due(&self) -> Instant {
+        Instant::now() + self.timeout + Duration::from_millis(20)
     }
 
     /// Writes or prints one packet from the ring.

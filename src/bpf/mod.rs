@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use filter_compiler::ebpf;
-use filter_compiler::ebpf::layout::{self, flow, slot, FlowKey};
+use filter_compiler::ebpf::layout::{flow, slot, FlowKey, L3_CLASSES, L4_CLASSES};
 
 use crate::error::{io_message, Error};
 
@@ -41,7 +41,10 @@ pub struct Loaded {
 }
 
 /// Loads `p`. `verbose`: on a verifier refusal, print the verifier's log to stderr.
-pub fn load(p: &ebpf::Program, rules: usize, verbose: bool) -> Result<Loaded, Error> {
+pub fn load(p: &ebpf::Program, verbose: bool) -> Result<Loaded, Error> {
+    // The counters row's size says how many rules the program counts.
+    let slots = p.maps[ebpf::COUNTERS].value_size as usize / 8;
+    let rules = slots.saturating_sub(slot::RULES) / 2;
     let mut fds = Vec::with_capacity(p.maps.len());
     for m in &p.maps {
         let fd = sys::map_create(
@@ -109,7 +112,7 @@ pub fn load(p: &ebpf::Program, rules: usize, verbose: bool) -> Result<Loaded, Er
         flow_capacity: p.maps.get(ebpf::FLOWS).map_or(0, |m| m.max_entries),
         flows,
         cpus,
-        slots: layout::counter_slots(rules),
+        slots,
         rules,
     })
 }
@@ -120,6 +123,13 @@ pub struct Totals {
     pub packets: u64,
     pub bytes: u64,
     pub segments: u64,
+}
+
+impl Totals {
+    /// (packets, bytes), as [`report::rates`] takes them.
+    pub fn pair(&self) -> (u64, u64) {
+        (self.packets, self.bytes)
+    }
 }
 
 /// One flow-table entry.
@@ -135,11 +145,11 @@ pub struct Flow {
 pub struct Counts {
     pub seen: Totals,
     pub matched: Totals,
-    /// Seen by class: indexes of [`layout::L3_CLASSES`] and [`layout::L4_CLASSES`].
-    pub l3: [u64; 5],
-    pub l4: [u64; 6],
-    pub matched_l3: [u64; 5],
-    pub matched_l4: [u64; 6],
+    /// Seen by class: indexes of [`L3_CLASSES`] and [`L4_CLASSES`].
+    pub l3: [u64; L3_CLASSES.len()],
+    pub l4: [u64; L4_CLASSES.len()],
+    pub matched_l3: [u64; L3_CLASSES.len()],
+    pub matched_l4: [u64; L4_CLASSES.len()],
     /// Per rule: (packets, bytes).
     pub rules: Vec<(u64, u64)>,
     /// New flows put in the table so far, and matched packets it could not take.
@@ -149,17 +159,9 @@ pub struct Counts {
 
 impl Counts {
     fn from_slots(v: &[u64], rules: usize) -> Counts {
-        let arr = |first: usize| -> [u64; 6] {
-            let mut a = [0u64; 6];
-            for (i, x) in a.iter_mut().enumerate() {
-                *x = v.get(first + i).copied().unwrap_or(0);
-            }
-            a
-        };
-        let l3 = |first: usize| -> [u64; 5] {
-            let a = arr(first);
-            [a[0], a[1], a[2], a[3], a[4]]
-        };
+        fn row<const N: usize>(v: &[u64], first: usize) -> [u64; N] {
+            std::array::from_fn(|i| v[first + i])
+        }
         Counts {
             seen: Totals {
                 packets: v[slot::SEEN_PACKETS],
@@ -171,10 +173,10 @@ impl Counts {
                 bytes: v[slot::MATCHED_BYTES],
                 segments: v[slot::MATCHED_SEGMENTS],
             },
-            l3: l3(slot::SEEN_L3),
-            l4: arr(slot::SEEN_L4),
-            matched_l3: l3(slot::MATCHED_L3),
-            matched_l4: arr(slot::MATCHED_L4),
+            l3: row(v, slot::SEEN_L3),
+            l4: row(v, slot::SEEN_L4),
+            matched_l3: row(v, slot::MATCHED_L3),
+            matched_l4: row(v, slot::MATCHED_L4),
             rules: (0..rules)
                 .map(|i| (v[slot::RULES + 2 * i], v[slot::RULES + 2 * i + 1]))
                 .collect(),
@@ -255,11 +257,11 @@ mod tests {
                 name: "counters",
                 kind: MapKind::PercpuArray,
                 key_size: 4,
-                value_size: 8 * layout::counter_slots(0) as u32,
+                value_size: 8 * filter_compiler::ebpf::layout::counter_slots(0) as u32,
                 max_entries: 1,
             }],
         };
-        let e = match load(&p, 0, false) {
+        let e = match load(&p, false) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("the verifier accepted a program that returns nothing"),
         };

@@ -337,12 +337,16 @@ pub fn text_block(s: &Sample, rules: &[Rule], top: usize, namer: &mut Namer) -> 
     out
 }
 
-/// Packets per second and bits per second between two samples.
-pub fn rates(prev: &Totals, now: &Totals, dt: Duration) -> (f64, f64) {
-    let secs = dt.as_secs_f64().max(1e-9);
+/// How fast a counter went from `prev` to `now` in `dt`, per second.
+pub fn per_second(prev: u64, now: u64, dt: Duration) -> f64 {
+    now.saturating_sub(prev) as f64 / dt.as_secs_f64().max(1e-9)
+}
+
+/// Packets per second and bits per second between two (packets, bytes) counts.
+pub fn rates(prev: (u64, u64), now: (u64, u64), dt: Duration) -> (f64, f64) {
     (
-        now.packets.saturating_sub(prev.packets) as f64 / secs,
-        now.bytes.saturating_sub(prev.bytes) as f64 * 8.0 / secs,
+        per_second(prev.0, now.0, dt),
+        per_second(prev.1, now.1, dt) * 8.0,
     )
 }
 
@@ -369,8 +373,8 @@ pub fn si(x: f64) -> String {
 /// One line per `--interval`: rates since the last line, totals so far.
 pub fn interval_line(prev: &Sample, now: &Sample, rules: &[Rule]) -> String {
     let dt = now.elapsed.saturating_sub(prev.elapsed);
-    let (sp, sb) = rates(&prev.counts.seen, &now.counts.seen, dt);
-    let (mp, mb) = rates(&prev.counts.matched, &now.counts.matched, dt);
+    let (sp, sb) = rates(prev.counts.seen.pair(), now.counts.seen.pair(), dt);
+    let (mp, mb) = rates(prev.counts.matched.pair(), now.counts.matched.pair(), dt);
     let mut s = format!(
         "{:>7.1}s seen {}pps {}bps matched {}pps {}bps (total seen {} matched {})",
         now.elapsed.as_secs_f64(),
@@ -382,9 +386,9 @@ pub fn interval_line(prev: &Sample, now: &Sample, rules: &[Rule]) -> String {
         now.counts.matched.packets
     );
     for (i, r) in rules.iter().enumerate() {
-        let p = now.counts.rules[i].0.saturating_sub(prev.counts.rules[i].0);
-        let secs = dt.as_secs_f64().max(1e-9);
-        s += &format!(" {} {}pps", r.name, si(p as f64 / secs));
+        let packets = |c: &Counts| c.rules.get(i).map_or(0, |r| r.0);
+        let pps = per_second(packets(&prev.counts), packets(&now.counts), dt);
+        s += &format!(" {} {}pps", r.name, si(pps));
     }
     s.push('\n');
     s

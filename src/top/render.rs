@@ -14,7 +14,7 @@ use std::time::Duration;
 use filter_compiler::ebpf::layout::{FlowKey, L3_CLASSES, L4_CLASSES};
 
 use super::state::State;
-use crate::bpf::report::{evicted, rates, si, top_flows, By, Namer, Sample};
+use crate::bpf::report::{evicted, per_second, rates, si, top_flows, By, Namer, Sample};
 use crate::bpf::Totals;
 
 /// Warning lines start with this (the terminal shows them in bold).
@@ -122,7 +122,7 @@ fn totals(st: &State, now: &Sample, iv: Option<(&Sample, &Sample, Duration)>) ->
     let row = |label: &str, t: &Totals, prev: Option<(&Totals, Duration)>| {
         let (pps, bps) = match prev {
             Some((p, dt)) => {
-                let (pps, bps) = rates(p, t, dt);
+                let (pps, bps) = rates(p.pair(), t.pair(), dt);
                 (si(pps), si(bps))
             }
             None => ("-".to_string(), "-".to_string()),
@@ -160,9 +160,8 @@ fn totals(st: &State, now: &Sample, iv: Option<(&Sample, &Sample, Duration)>) ->
                 let label = if dropping { "! kernel" } else { "kernel" };
                 let (received, dropped) = match before {
                     Some((p, dt)) => {
-                        let secs = dt.as_secs_f64();
-                        let r = k.received.saturating_sub(p.received) as f64 / secs;
-                        let d = k.dropped.saturating_sub(p.dropped) as f64 / secs;
+                        let r = per_second(p.received, k.received, dt);
+                        let d = per_second(p.dropped, k.dropped, dt);
                         (format!(" ({}/s)", si(r)), format!(", {}/s", si(d)))
                     }
                     None => (String::new(), String::new()),
@@ -239,7 +238,7 @@ fn classes(
     room: usize,
 ) -> Vec<String> {
     let c = &now.counts;
-    let p = iv.map(|(p, _, dt)| (&p.counts, dt.as_secs_f64()));
+    let p = iv.map(|(p, _, dt)| (&p.counts, dt));
     let rate_cells = w >= WIDE_LABEL + 6 * 17;
     let cell = if rate_cells { 17 } else { 9 };
     let table = |title: &str, names: &[&str], rows: &[ClassRow]| {
@@ -255,9 +254,7 @@ fn classes(
             for (i, x) in now.iter().enumerate() {
                 if rate_cells {
                     let r = match (before, p) {
-                        (Some(b), Some((_, secs))) => {
-                            format!("{}/s", si(x.saturating_sub(b[i]) as f64 / secs))
-                        }
+                        (Some(b), Some((_, dt))) => format!("{}/s", si(per_second(b[i], *x, dt))),
                         _ => "-".into(),
                     };
                     s += &format!("{:>8}{r:>9}", si(*x as f64));
@@ -374,13 +371,7 @@ fn rules(
         let (p, b) = counts(&now.counts, i);
         let (pps, bps) = match iv {
             Some((prev, _, dt)) => {
-                let (pp, pb) = counts(&prev.counts, i);
-                let t = |packets, bytes| Totals {
-                    packets,
-                    bytes,
-                    segments: 0,
-                };
-                let (pps, bps) = rates(&t(pp, pb), &t(p, b), dt);
+                let (pps, bps) = rates(counts(&prev.counts, i), (p, b), dt);
                 (si(pps), si(bps))
             }
             None => ("-".into(), "-".into()),
@@ -504,13 +495,8 @@ fn flows(
         if wide {
             let (pps, bps) = match iv {
                 Some((_, _, dt)) => {
-                    let (pp, pb) = before.get(&f.key).copied().unwrap_or((0, 0));
-                    let t = |packets, bytes| Totals {
-                        packets,
-                        bytes,
-                        segments: 0,
-                    };
-                    let (pps, bps) = rates(&t(pp, pb), &t(f.packets, f.bytes), dt);
+                    let before = before.get(&f.key).copied().unwrap_or((0, 0));
+                    let (pps, bps) = rates(before, (f.packets, f.bytes), dt);
                     (si(pps), si(bps))
                 }
                 None => ("-".into(), "-".into()),

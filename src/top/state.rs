@@ -7,7 +7,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::TopConfig;
-use crate::bpf::report::{rates, By, Rule, Sample};
+use crate::bpf::report::{per_second, By, Rule, Sample};
 
 /// Refreshes kept for the history line: more than any terminal is wide.
 pub const HISTORY: usize = 1024;
@@ -86,8 +86,8 @@ impl State {
         match self.now.take() {
             Some(last) if s.elapsed > last.elapsed => {
                 let dt = s.elapsed - last.elapsed;
-                let seen = rates(&last.counts.seen, &s.counts.seen, dt).0;
-                let matched = rates(&last.counts.matched, &s.counts.matched, dt).0;
+                let seen = per_second(last.counts.seen.packets, s.counts.seen.packets, dt);
+                let matched = per_second(last.counts.matched.packets, s.counts.matched.packets, dt);
                 if self.history.len() == HISTORY {
                     self.history.pop_front();
                 }
