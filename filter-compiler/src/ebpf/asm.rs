@@ -30,21 +30,6 @@ impl Asm {
         self.labels[l.0] = Some(self.insns.len());
     }
 
-    /// Whether some jump goes to `l`. The verifier refuses unreachable instructions, so code
-    /// that only a jump reaches is emitted only when something jumps there.
-    pub fn is_used(&self, l: Label) -> bool {
-        self.fixups.iter().any(|&(_, x)| x == l)
-    }
-
-    /// Binds `l` if something jumps to it; says whether it did.
-    pub fn bind_if_used(&mut self, l: Label) -> bool {
-        let used = self.is_used(l);
-        if used {
-            self.bind(l);
-        }
-        used
-    }
-
     pub fn emit(&mut self, i: Insn) {
         self.insns.push(i);
     }

@@ -146,12 +146,11 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
                 reject: next,
             },
         )?;
-        // (A rule that never matches, possible with -O, has no counting code.)
-        if g.asm.bind_if_used(hit) {
-            g.inc(slot::RULES + 2 * i);
-            g.asm.emit(Insn::ldx(e::DW, R1, FP, stack::LEN));
-            g.add(slot::RULES + 2 * i + 1, R1);
-        }
+        // (For a rule that never matches, possible with -O, the assembler drops this code.)
+        g.asm.bind(hit);
+        g.inc(slot::RULES + 2 * i);
+        g.asm.emit(Insn::ldx(e::DW, R1, FP, stack::LEN));
+        g.add(slot::RULES + 2 * i + 1, R1);
         g.asm.bind(next);
     }
     let matched = g.asm.label();
@@ -165,24 +164,22 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
             reject,
         },
     )?;
-    // Each exit only if the filter can reach it (the verifier refuses dead code).
-    if g.asm.bind_if_used(matched) {
-        g.asm.emit(Insn::stx(e::DW, FP, stack::RET, R0));
-        g.count_matched();
-        if spec.flows > 0 {
-            g.flows();
-        }
-        if spec.count_only {
-            g.asm.emit(Insn::mov32_imm(R0, 0));
-        } else {
-            g.asm.emit(Insn::ldx(e::DW, R0, FP, stack::RET));
-        }
-        g.asm.emit(Insn::exit());
+    // (An exit the filter cannot reach is dropped by the assembler.)
+    g.asm.bind(matched);
+    g.asm.emit(Insn::stx(e::DW, FP, stack::RET, R0));
+    g.count_matched();
+    if spec.flows > 0 {
+        g.flows();
     }
-    if g.asm.bind_if_used(reject) {
+    if spec.count_only {
         g.asm.emit(Insn::mov32_imm(R0, 0));
-        g.asm.emit(Insn::exit());
+    } else {
+        g.asm.emit(Insn::ldx(e::DW, R0, FP, stack::RET));
     }
+    g.asm.emit(Insn::exit());
+    g.asm.bind(reject);
+    g.asm.emit(Insn::mov32_imm(R0, 0));
+    g.asm.emit(Insn::exit());
 
     let mut maps = vec![MapDef {
         name: "counters",
@@ -394,14 +391,13 @@ impl Gen {
         self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV4), ip4);
         self.asm.jump(Insn::jmp32_imm(e::JEQ, R0, ETH_IPV6), ip6);
         self.asm.goto(l4_other);
-        if self.asm.bind_if_used(vlan_no_l4) {
-            self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
-            self.asm.goto(l4_other);
-        }
-        if self.asm.bind_if_used(other_no_l4) {
-            self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
-            self.asm.goto(l4_other);
-        }
+        // (Cooked sockets have no short-frame class: the assembler drops it there.)
+        self.asm.bind(vlan_no_l4);
+        self.class(stack::L3, slot::SEEN_L3, layout::L3_VLAN);
+        self.asm.goto(l4_other);
+        self.asm.bind(other_no_l4);
+        self.class(stack::L3, slot::SEEN_L3, layout::L3_OTHER);
+        self.asm.goto(l4_other);
 
         // Untagged: each EtherType compared once, and its branch goes on from there.
         self.asm.bind(by_type);
@@ -676,13 +672,11 @@ pub fn decision_only(filter: &Cfg) -> Result<Program, String> {
         frame(None),
         &Exits { accept, reject },
     )?;
-    if asm.bind_if_used(accept) {
-        asm.emit(Insn::exit());
-    }
-    if asm.bind_if_used(reject) {
-        asm.emit(Insn::mov32_imm(R0, 0));
-        asm.emit(Insn::exit());
-    }
+    asm.bind(accept);
+    asm.emit(Insn::exit());
+    asm.bind(reject);
+    asm.emit(Insn::mov32_imm(R0, 0));
+    asm.emit(Insn::exit());
     Ok(Program {
         insns: asm.finish()?,
         maps: Vec::new(),
