@@ -216,12 +216,7 @@ impl Translator {
         asm.emit(Insn::mov64_imm(R4, bytes as i32));
         asm.emit(Insn::call(Helper::SkbLoadBytes));
         asm.jump(Insn::jmp_imm(e::JNE, R0, 0), self.reject);
-        asm.emit(Insn::ldx(size, A, FP, self.buf));
-        match bytes {
-            2 => asm.emit(Insn::be16(A)),
-            4 => asm.emit(Insn::be32(A)),
-            _ => {}
-        }
+        load_be(asm, size, FP, self.buf, 0);
     }
 
     /// A load at the constant offset `k` from the copy of the packet's start, if it lies
