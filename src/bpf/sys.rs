@@ -14,7 +14,6 @@ const MAP_LOOKUP_ELEM: libc::c_long = 1;
 const MAP_GET_NEXT_KEY: libc::c_long = 4;
 const PROG_LOAD: libc::c_long = 5;
 const PROG_TEST_RUN: libc::c_long = 10;
-const OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 
 /// BPF_PROG_TYPE_SOCKET_FILTER.
 pub const PROG_TYPE_SOCKET_FILTER: u32 = 1;
@@ -75,14 +74,6 @@ struct TestRunAttr {
     ctx_size_out: u32,
     ctx_in: u64,
     ctx_out: u64,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct InfoAttr {
-    bpf_fd: u32,
-    info_len: u32,
-    info: u64,
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
@@ -232,20 +223,6 @@ pub fn test_run(prog: RawFd, data: &[u8], ctx: Option<&[u8]>, repeat: u32) -> io
         retval: a.retval,
         duration: a.duration,
     })
-}
-
-/// Run-time statistics of a loaded program (kept only while kernel.bpf_stats_enabled is 1):
-/// (total ns, runs).
-pub fn run_stats(prog: RawFd) -> io::Result<(u64, u64)> {
-    // struct bpf_prog_info: run_time_ns at byte 192, run_cnt at 200.
-    let mut info = [0u64; 32];
-    let mut a = InfoAttr {
-        bpf_fd: prog as u32,
-        info_len: std::mem::size_of_val(&info) as u32,
-        info: info.as_mut_ptr() as u64,
-    };
-    bpf(OBJ_GET_INFO_BY_FD, &mut a)?;
-    Ok((info[24], info[25]))
 }
 
 /// How many CPUs a per-CPU map has a row for: the kernel's possible CPUs.
