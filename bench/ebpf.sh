@@ -11,6 +11,8 @@
 #   count    bpfdump -i IF -n --count FILTER           (eBPF, counts, copies nothing)
 #   classic  bpfdump -i IF -n -w /dev/null FILTER      (classic BPF filter)
 #   ebpf     bpfdump -i IF -n --ebpf -w /dev/null FILTER  (eBPF: the same decision + counters)
+#   count0, ebpf0  count and ebpf with --flows 0 (no flow table), to see the table's cost in
+#            the same run (not in CONFIGS by default)
 # Filters: 1pct = `udp dst port $PORT` (the sender cycles through 100 destination ports, so it
 # keeps exactly 1%), all = `udp` (every frame).
 #
@@ -103,7 +105,8 @@ kgoal = float(sys.argv[6])
 settle, batch = sys.argv[7], sys.argv[8]
 fnames = {"1pct": "1%", "all": "udp"}
 cmds = {"none": "(nothing capturing)", "tcpdump": "tcpdump -w /dev/null", "count": "bpfdump --count",
-        "classic": "bpfdump -w /dev/null", "ebpf": "bpfdump --ebpf -w /dev/null"}
+        "count0": "bpfdump --count --flows 0", "classic": "bpfdump -w /dev/null",
+        "ebpf": "bpfdump --ebpf -w /dev/null", "ebpf0": "bpfdump --ebpf --flows 0 -w /dev/null"}
 def num(x):
     try:
         return int(x)
@@ -170,7 +173,7 @@ def cell(v):
 sizes = sorted({int(r["size"]) for r in rows})
 filters = list(dict.fromkeys(r["filter"] for r in rows))
 configs = list(dict.fromkeys(r["config"] for r in rows))
-order = [c for c in ["none", "tcpdump", "count", "classic", "ebpf"] if c in configs]
+order = [c for c in ["none", "tcpdump", "count", "count0", "classic", "ebpf", "ebpf0"] if c in configs]
 print(f"\nCPU per OFFERED packet, ns, above the baseline (nothing capturing: the median of its trials, "
       f"interleaved with the others), median [min..max] over {runs} run(s).")
 print(f"Load: {count} frames at {rate} pps per trial, in bursts of {batch}; window = sending + {settle} s.")
@@ -184,7 +187,7 @@ if quiet_max is None:
 else:
     print(f"trials = used / all of the cell's trials: the quiet ones ({nq} of {len(rows)}: other work and steal each at most "
           f"{quiet_max:g}% of one CPU); * = fewer than 2 quiet, all used.\n")
-hdr = f"{'frame':>5} {'filter':<6} {'configuration':<28} {'sender pps (min)':>16} {'dropped':>8} {'check':<9} " \
+hdr = f"{'frame':>5} {'filter':<6} {'configuration':<37} {'sender pps (min)':>16} {'dropped':>8} {'check':<9} " \
       f"{'trials':>7} {'whole machine':>22} {'tasks':>22} {'softirq':>22} {'reader':>20}"
 print(hdr)
 print("-" * len(hdr))
@@ -208,9 +211,9 @@ for size in sizes:
                     exp, sent = int(r["expected"]), int(r["sent"])
                     if r["error"] != "-":
                         bad += 1
-                    elif c in ("count", "ebpf") and (num(r["seen"]) != sent or num(r["matched"]) != exp):
+                    elif c in ("count", "count0", "ebpf", "ebpf0") and (num(r["seen"]) != sent or num(r["matched"]) != exp):
                         bad += 1
-                    elif c != "count" and num(r["received"]) != exp:
+                    elif c not in ("count", "count0") and num(r["received"]) != exp:
                         bad += 1
                 check = "ok" if bad == 0 else f"{bad} off"
                 if bad:
@@ -221,11 +224,11 @@ for size in sizes:
             if c == "none":
                 w = [r["whole"] for r in used]
                 k = [r["kern"] for r in used]
-                print(f"{size:>5} {fnames[f]:<6} {'none: absolute':<28} {pps:>16} {dropped:>8} {check:<9} "
+                print(f"{size:>5} {fnames[f]:<6} {'none: absolute':<37} {pps:>16} {dropped:>8} {check:<9} "
                       f"{n:>7} {cell(w):>22} {cell(k):>22} {cell(k):>22} {'':>20}")
                 continue
             a = above[(str(size), f, c)]
-            print(f"{size:>5} {fnames[f]:<6} {cmds[c]:<28} {pps:>16} {dropped:>8} {check:<9} "
+            print(f"{size:>5} {fnames[f]:<6} {cmds[c]:<37} {pps:>16} {dropped:>8} {check:<9} "
                   f"{n:>7} {cell(a['whole']):>22} {cell(a['tasks']):>22} {cell(a['kern']):>22} {cell(a['reader']):>20}")
 bgs = [r["bg"] * 100 for r in rows]
 idles = [r["idle"] * 100 for r in rows]
@@ -264,10 +267,10 @@ def rng(v):
 print("\nGoals" + (" (NOT CONCLUSIVE: other work on the machine, see Checks)" if noisy else ""))
 for size in sizes:
     g = goals.get(size)
-    for f in filters:
-        if ("tcpdump" not in configs) or ("count" not in configs):
-            break
-        at, ac = above[(str(size), f, "tcpdump")], above[(str(size), f, "count")]
+    for f, cc in ((f, cc) for f in filters for cc in ("count", "count0")):
+        if ("tcpdump" not in configs) or (cc not in configs):
+            continue
+        at, ac = above[(str(size), f, "tcpdump")], above[(str(size), f, cc)]
         parts = []
         verdicts = []
         for key, name in (("whole", "whole machine"), ("tasks", "tasks")):
@@ -279,12 +282,13 @@ for size in sizes:
                 verdicts.append(rt == rt and rt >= g)
         goal = f"goal >= {g:g}x" if g is not None else "no goal for this size"
         v = "" if g is None else (" -> MET" if all(verdicts) else (" -> NOT MET" if not any(verdicts) else " -> MET on one measure only"))
-        print(f"- tcpdump / --count, {size} B, {fnames[f]}: {', '.join(parts)}; {goal}{v}")
+        what = "--count" if cc == "count" else "--count --flows 0"
+        print(f"- tcpdump / {what}, {size} B, {fnames[f]}: {', '.join(parts)}; {goal}{v}")
 for size in sizes:
-    for f in filters:
-        if ("ebpf" not in configs) or ("classic" not in configs):
-            break
-        ae, ac = above[(str(size), f, "ebpf")], above[(str(size), f, "classic")]
+    for f, ce in ((f, ce) for f in filters for ce in ("ebpf", "ebpf0")):
+        if (ce not in configs) or ("classic" not in configs):
+            continue
+        ae, ac = above[(str(size), f, ce)], above[(str(size), f, "classic")]
         parts, verdicts = [], []
         for key, name in (("kern", "softirq (kernel side)"), ("whole", "whole machine")):
             e, c = med(ae[key]), med(ac[key])
@@ -293,7 +297,8 @@ for size in sizes:
                          f"{name} {e - c:+.1f} ns (classic {c:.1f} ns: not above the baseline, n/a)")
             verdicts.append(rel == rel and rel <= kgoal)
         v = " -> MET" if all(verdicts) else (" -> NOT MET" if not any(verdicts) else " -> MET on one measure only")
-        print(f"- (--ebpf - classic) / classic, {size} B, {fnames[f]}: {'; '.join(parts)}; goal <= +{kgoal:g}%{v}")
+        what = "--ebpf" if ce == "ebpf" else "--ebpf --flows 0"
+        print(f"- ({what} - classic) / classic, {size} B, {fnames[f]}: {'; '.join(parts)}; goal <= +{kgoal:g}%{v}")
 stat_rows = [r for r in rows if int(r["prog_runs"]) > 0]
 if stat_rows:
     print("\nbpfdump's eBPF program in the kernel (STATS=1: bpf_stats, the kernel's own timing of each run; "
@@ -304,7 +309,7 @@ if stat_rows:
                 v = [int(r["prog_ns"]) / int(r["prog_runs"]) for r in stat_rows
                      if int(r["size"]) == size and r["filter"] == f and r["config"] == c]
                 if v:
-                    print(f"  {size:>5} B {fnames[f]:<4} {cmds[c]:<28} {cell(v)}")
+                    print(f"  {size:>5} B {fnames[f]:<4} {cmds[c]:<37} {cell(v)}")
 if problems:
     print("\nChecks")
     for p in problems:
@@ -534,8 +539,10 @@ trial() {
     none) ;;
     tcpdump) cmd=("$tcpdump_bin" -i "$IF_A" -n -w /dev/null $filt) ;;
     count) cmd=("$bpfdump" -i "$IF_A" -n --count "${ebpf_args[@]}" $filt) ;;
+    count0) cmd=("$bpfdump" -i "$IF_A" -n --count --flows 0 "${ebpf_args[@]}" $filt) ;;
     classic) cmd=("$bpfdump" -i "$IF_A" -n -w /dev/null $filt) ;;
     ebpf) cmd=("$bpfdump" -i "$IF_A" -n --ebpf "${ebpf_args[@]}" -w /dev/null $filt) ;;
+    ebpf0) cmd=("$bpfdump" -i "$IF_A" -n --ebpf --flows 0 "${ebpf_args[@]}" -w /dev/null $filt) ;;
     *) die "unknown configuration $config" ;;
   esac
   local tag=$out/$run-$size-$fname-$config

@@ -65,6 +65,10 @@ pub fn listing(p: &ebpf::Program) -> String {
     let mut s = String::new();
     for (i, m) in p.maps.iter().enumerate() {
         let what = match m.kind {
+            ebpf::MapKind::PercpuArray if i == ebpf::FLOW_CACHE => format!(
+                "per-CPU array of {} recent flows ({}-byte slots: key, packets, bytes)",
+                m.max_entries, m.value_size
+            ),
             ebpf::MapKind::PercpuArray => {
                 format!("per-CPU array of {} u64 counters", m.value_size / 8)
             }
@@ -122,14 +126,15 @@ impl Counter {
             .loaded
             .counts()
             .map_err(|e| Error::io("reading the eBPF counters", &e))?;
-        let flows = self
+        let f = self
             .loaded
             .flows()
             .map_err(|e| Error::io("reading the eBPF flow table", &e))?;
         Ok(Sample {
             elapsed: self.start.elapsed(),
             counts,
-            flows,
+            flows: f.flows,
+            table_entries: f.table_entries,
             flow_capacity: self.loaded.flow_capacity(),
             kernel,
         })

@@ -9,7 +9,9 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use filter_compiler::ebpf;
-use filter_compiler::ebpf::layout::{flow, slot, FlowKey, L3_CLASSES, L4_CLASSES};
+use std::collections::HashMap;
+
+use filter_compiler::ebpf::layout::{cache, flow, slot, FlowKey, L3_CLASSES, L4_CLASSES};
 
 use crate::error::{io_message, Error};
 
@@ -35,6 +37,8 @@ pub struct Loaded {
     counters: OwnedFd,
     flows: Option<OwnedFd>,
     flow_capacity: u32,
+    flow_cache: Option<OwnedFd>,
+    cache_slots: u32,
     cpus: usize,
     slots: usize,
     rules: usize,
@@ -106,11 +110,14 @@ pub fn load(p: &ebpf::Program, verbose: bool) -> Result<Loaded, Error> {
     let mut fds = fds.into_iter();
     let counters = fds.next().expect("the program has a counters map");
     let flows = fds.next();
+    let flow_cache = fds.next();
     Ok(Loaded {
         prog,
         counters,
         flow_capacity: p.maps.get(ebpf::FLOWS).map_or(0, |m| m.max_entries),
         flows,
+        flow_cache,
+        cache_slots: p.maps.get(ebpf::FLOW_CACHE).map_or(0, |m| m.max_entries),
         cpus,
         slots,
         rules,
@@ -132,12 +139,22 @@ impl Totals {
     }
 }
 
-/// One flow-table entry.
+/// One flow's counts.
 #[derive(Clone, Copy, Debug)]
 pub struct Flow {
     pub key: FlowKey,
     pub packets: u64,
     pub bytes: u64,
+}
+
+/// The flows at one moment: the LRU table's entries and the per-CPU caches' slots, added up.
+#[derive(Clone, Debug, Default)]
+pub struct Flows {
+    /// Every flow known, in no order.
+    pub flows: Vec<Flow>,
+    /// Entries of the LRU table (the rest of the flows are in caches only): with the
+    /// insertions counted, tells evictions.
+    pub table_entries: usize,
 }
 
 /// The counters at one moment.
@@ -205,18 +222,22 @@ impl Loaded {
         Ok(Counts::from_slots(&sum, self.rules))
     }
 
-    /// Every entry of the flow table (none without one). Entries the program evicts while
-    /// we walk may be missed or seen twice; that is the price of not stopping it.
-    pub fn flows(&self) -> io::Result<Vec<Flow>> {
-        let Some(map) = &self.flows else {
-            return Ok(Vec::new());
+    /// Every flow: the LRU table's entries plus the flow caches' slots on every CPU (none
+    /// without a table). The table is read first: counts the program moves from a cache slot
+    /// into the table while we read are missed until the next reading, never counted twice.
+    /// Entries the program evicts while we walk may be missed or seen twice; that is the price
+    /// of not stopping it.
+    pub fn flows(&self) -> io::Result<Flows> {
+        let (Some(map), Some(cached)) = (&self.flows, &self.flow_cache) else {
+            return Ok(Flows::default());
         };
         let fd = map.as_raw_fd();
-        let mut out = Vec::new();
+        let mut all: HashMap<FlowKey, (u64, u64)> = HashMap::new();
         let mut key = [0u8; flow::KEY_SIZE];
         let mut next = [0u8; flow::KEY_SIZE];
         let mut value = [0u8; flow::VALUE_SIZE];
         let mut first = true;
+        let mut table_entries = 0;
         // Bounded: the table never holds more than its capacity.
         for _ in 0..=self.flow_capacity as usize * 2 {
             let more = sys::next_key(fd, (!first).then_some(&key[..]), &mut next)?;
@@ -227,14 +248,35 @@ impl Loaded {
             key = next;
             if sys::lookup(fd, &key, &mut value)? {
                 let (p, b) = value.split_at(8);
-                out.push(Flow {
-                    key: FlowKey::decode(&key).expect("key of the right size"),
-                    packets: u64::from_ne_bytes(p.try_into().expect("8 bytes")),
-                    bytes: u64::from_ne_bytes(b.try_into().expect("8 bytes")),
-                });
+                let e = all
+                    .entry(FlowKey::decode(&key).expect("key of the right size"))
+                    .or_default();
+                e.0 += u64::from_ne_bytes(p.try_into().expect("8 bytes"));
+                e.1 += u64::from_ne_bytes(b.try_into().expect("8 bytes"));
+                table_entries += 1;
             }
         }
-        Ok(out)
+        let mut rows = vec![0u8; cache::VALUE_SIZE * self.cpus];
+        for i in 0..self.cache_slots {
+            if sys::lookup(cached.as_raw_fd(), &i.to_ne_bytes(), &mut rows)? {
+                for (k, p, b) in cache::entries(&rows) {
+                    let e = all.entry(k).or_default();
+                    e.0 += p;
+                    e.1 += b;
+                }
+            }
+        }
+        Ok(Flows {
+            flows: all
+                .into_iter()
+                .map(|(key, (packets, bytes))| Flow {
+                    key,
+                    packets,
+                    bytes,
+                })
+                .collect(),
+            table_entries,
+        })
     }
 }
 

@@ -26,8 +26,10 @@ pub struct Sample {
     /// Since counting started.
     pub elapsed: Duration,
     pub counts: Counts,
-    /// The whole flow table, in no order.
+    /// Every flow known, in no order (`bpf::Flows`).
     pub flows: Vec<Flow>,
+    /// Entries of the LRU table, of `flow_capacity`.
+    pub table_entries: usize,
     pub flow_capacity: u32,
     pub kernel: Option<KernelStats>,
 }
@@ -74,15 +76,15 @@ pub fn evicted(prev: &Sample, now: &Sample) -> u64 {
         .counts
         .flow_inserts
         .saturating_sub(prev.counts.flow_inserts);
-    let grew = now.flows.len().saturating_sub(prev.flows.len()) as u64;
-    let shrank = prev.flows.len().saturating_sub(now.flows.len()) as u64;
+    let grew = now.table_entries.saturating_sub(prev.table_entries) as u64;
+    let shrank = prev.table_entries.saturating_sub(now.table_entries) as u64;
     (inserted + shrank).saturating_sub(grew)
 }
 
 /// Flows the table dropped to make room since the start: every insertion is of a flow not in
 /// the table, so what went in beyond what is there was evicted.
 pub fn evicted_total(s: &Sample) -> u64 {
-    s.counts.flow_inserts.saturating_sub(s.flows.len() as u64)
+    s.counts.flow_inserts.saturating_sub(s.table_entries as u64)
 }
 
 /// The protocol word of a flow, as tcpdump names it.
@@ -234,7 +236,8 @@ pub fn json_line(
     m.insert("rules".into(), Value::Array(rules));
     if s.flow_capacity > 0 {
         let mut fl = Map::new();
-        fl.insert("entries".into(), json!(s.flows.len()));
+        fl.insert("known".into(), json!(s.flows.len()));
+        fl.insert("entries".into(), json!(s.table_entries));
         fl.insert("capacity".into(), json!(s.flow_capacity));
         fl.insert("inserted".into(), json!(c.flow_inserts));
         fl.insert("failed".into(), json!(c.flow_failures));
@@ -257,7 +260,7 @@ pub fn json_line(
     Value::Object(m).to_string()
 }
 
-fn plural(n: u64, word: &str) -> String {
+pub fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {
@@ -312,10 +315,9 @@ pub fn text_block(s: &Sample, rules: &[Rule], top: usize, namer: &mut Namer) -> 
     if s.flow_capacity > 0 {
         let t = top_flows(&s.flows, By::Bytes, top);
         out += &format!(
-            "  top flows by bytes ({} of {} in the table, {} inserted):\n",
+            "  top flows by bytes ({} of {}):\n",
             t.len(),
-            s.flows.len(),
-            c.flow_inserts
+            plural(s.flows.len() as u64, "flow"),
         );
         for f in &t {
             out += &format!(
@@ -468,24 +470,20 @@ mod tests {
         let mut a = Sample::default();
         let mut b = Sample::default();
         a.counts.flow_inserts = 10;
-        a.flows = vec![
-            Flow {
-                key: key(6, 1, 1),
-                packets: 1,
-                bytes: 1
-            };
-            10
-        ];
+        a.table_entries = 10;
         b.counts.flow_inserts = 25;
+        b.table_entries = 16;
+        // Flows only in the per-CPU caches do not count: only the table evicts.
         b.flows = vec![
             Flow {
                 key: key(6, 1, 1),
                 packets: 1,
                 bytes: 1
             };
-            16
+            40
         ];
         assert_eq!(evicted(&a, &b), 9);
+        assert_eq!(evicted_total(&b), 9);
     }
 
     #[test]

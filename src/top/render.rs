@@ -14,7 +14,7 @@ use std::time::Duration;
 use filter_compiler::ebpf::layout::{FlowKey, L3_CLASSES, L4_CLASSES};
 
 use super::state::State;
-use crate::bpf::report::{evicted, per_second, rates, si, top_flows, By, Namer, Sample};
+use crate::bpf::report::{evicted, per_second, plural, rates, si, top_flows, By, Namer, Sample};
 use crate::bpf::Totals;
 
 /// Warning lines start with this (the terminal shows them in bold).
@@ -456,13 +456,12 @@ fn flows(
     if now.flow_capacity == 0 {
         return vec!["flows: not counted (no flow table: --flows 0)".into()];
     }
-    let len = now.flows.len();
-    let full = len as u64 >= u64::from(now.flow_capacity);
+    let full = now.table_entries as u64 >= u64::from(now.flow_capacity);
     let title = format!(
-        "top flows by {}, table {len}/{}{}",
+        "top flows by {}, {}{}",
         st.by.name(),
-        now.flow_capacity,
-        if full { " full" } else { "" }
+        plural(now.flows.len() as u64, "flow"),
+        if full { ", table full" } else { "" }
     );
     let top = top_flows(&now.flows, st.by, rows);
     let names: Vec<String> = top.iter().map(|f| clean(&namer.describe(&f.key))).collect();
@@ -741,6 +740,7 @@ mod tests {
         let mut now = Sample {
             elapsed: Duration::from_secs(83),
             flows,
+            table_entries: 64,
             flow_capacity: 64,
             kernel: capturing.then_some(KernelStats {
                 received: 400_000,
@@ -900,7 +900,7 @@ mod tests {
         // Classes, rules, flows.
         assert!(has(&f, "ipv4") && has(&f, "icmp6") && has(&f, "1.00 M"));
         assert!(has(&f, "https  tcp port 443") && has(&f, "dns    udp port 53"));
-        assert!(has(&f, "top flows by bytes, table 64/64 full"));
+        assert!(has(&f, "top flows by bytes, 64 flows, table full"));
         assert!(has(
             &f,
             "! table full: 12 flows evicted in the last second, counts partial (--flows)"
@@ -1025,6 +1025,7 @@ mod tests {
         let mut now = st.now.clone().unwrap();
         now.flow_capacity = 0;
         now.flows.clear();
+        now.table_entries = 0;
         st.now = Some(now.clone());
         let f = render(&st, 80, 24);
         assert!(has(&f, "no flow table"));
@@ -1032,7 +1033,7 @@ mod tests {
         st.now = Some(now);
         st.prev = None;
         let f = render(&st, 80, 24);
-        assert!(has(&f, "table 0/8192") && has(&f, "no matched flows yet"));
+        assert!(has(&f, "0 flows") && !has(&f, "full") && has(&f, "no matched flows yet"));
     }
 
     #[test]

@@ -111,7 +111,11 @@ fn image(p: &Program, x: &Insn, pc: usize) -> String {
                 let name = p.maps.get(x.imm as usize).map_or("?", |m| m.name);
                 format!("r{d} = map[{name}]")
             }
-            _ => format!("r{d} = {:#x} ll", x.imm),
+            _ => {
+                let high = p.insns.get(pc + 1).map_or(0, |h| h.imm as u32);
+                let v = u64::from(high) << 32 | u64::from(x.imm as u32);
+                format!("r{d} = {v:#x} ll")
+            }
         },
         JMP | JMP32 => {
             let op = x.code & 0xf0;

@@ -234,6 +234,13 @@ impl Insn {
             Insn::new(0, R0, R0, 0, 0),
         ]
     }
+    /// `dst = imm` for any 64-bit `imm` (two instruction slots).
+    pub const fn ld_imm64(dst: Reg, imm: u64) -> [Insn; 2] {
+        [
+            Insn::new(LD | DW | IMM, dst, R0, 0, imm as u32 as i32),
+            Insn::new(0, R0, R0, 0, (imm >> 32) as u32 as i32),
+        ]
+    }
     /// Whether this is the first half of a 64-bit immediate load.
     pub const fn is_wide(&self) -> bool {
         self.code == LD | DW | IMM

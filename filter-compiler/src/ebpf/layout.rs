@@ -57,7 +57,7 @@ pub const fn counter_slots(rules: usize) -> usize {
 }
 
 /// The flow table: an LRU hash from [`FlowKey`] to two u64 (packets, bytes), updated
-/// atomically. Offsets in the key.
+/// atomically, behind a per-CPU cache of recent flows (see [`cache`]). Offsets in the key.
 pub mod flow {
     /// EtherType (u16, host order).
     pub const ETHERTYPE: usize = 0;
@@ -76,6 +76,45 @@ pub mod flow {
     pub const KEY_SIZE: usize = 40;
     /// Value: packets (u64) at 0, bytes (u64) at 8.
     pub const VALUE_SIZE: usize = 16;
+}
+
+/// The flow cache: a per-CPU array, direct-mapped by a hash of the key, in front of the
+/// shared LRU table. A packet whose flow is in its slot adds to the slot, with plain adds on
+/// this CPU's row: no hashing by the kernel, no shared cache line, no atomic operation. A
+/// packet of another flow moves the slot's counts into the LRU table (adding to the flow's
+/// entry, or inserting one) and takes the slot. So a flow's counts are its LRU entry plus its
+/// slots on every CPU, and the reader adds them up ([`entries`]).
+pub mod cache {
+    use super::{flow, FlowKey};
+
+    /// A slot: the key, then packets (u64) and bytes (u64), the LRU value's layout, so the
+    /// slot's tail is handed to the LRU update as the value. Packets 0: an empty slot.
+    pub const KEY: usize = 0;
+    pub const PACKETS: usize = flow::KEY_SIZE;
+    pub const BYTES: usize = flow::KEY_SIZE + 8;
+    pub const VALUE_SIZE: usize = flow::KEY_SIZE + flow::VALUE_SIZE;
+    /// Most slots per CPU (28 KiB a CPU).
+    pub const MAX_SLOTS: u32 = 512;
+
+    /// Slots per CPU for a table of `flows` entries: a power of two, at most [`MAX_SLOTS`]
+    /// and at most `flows` (a small table stays small). 0 for no table.
+    pub fn slots(flows: u32) -> u32 {
+        match flows.min(MAX_SLOTS) {
+            0 => 0,
+            n => 1 << (31 - n.leading_zeros()),
+        }
+    }
+
+    /// The flows in one slot's per-CPU values, as a lookup returns them (one
+    /// [`VALUE_SIZE`] row per CPU): (key, packets, bytes) of each occupied row.
+    pub fn entries(rows: &[u8]) -> impl Iterator<Item = (FlowKey, u64, u64)> + '_ {
+        rows.chunks_exact(VALUE_SIZE).filter_map(|r| {
+            let word = |o: usize| u64::from_ne_bytes(r[o..o + 8].try_into().expect("8 bytes"));
+            let packets = word(PACKETS);
+            let key = FlowKey::decode(&r[KEY..])?;
+            (packets > 0).then(|| (key, packets, word(BYTES)))
+        })
+    }
 }
 
 /// A flow-table key, decoded.
@@ -147,6 +186,32 @@ mod tests {
         assert_eq!(slot::FLOW_INSERTS, 28);
         assert_eq!(slot::RULES, 30);
         assert_eq!(counter_slots(2), 34);
+    }
+
+    #[test]
+    fn cache_slots_are_a_power_of_two_within_the_table() {
+        let got: Vec<u32> = [0, 1, 2, 3, 100, 512, 513, 8192]
+            .iter()
+            .map(|&n| cache::slots(n))
+            .collect();
+        assert_eq!(got, [0, 1, 2, 2, 64, 512, 512, 512]);
+    }
+
+    #[test]
+    fn cache_rows_give_the_occupied_slots() {
+        let mut rows = vec![0u8; 3 * cache::VALUE_SIZE];
+        let k = FlowKey::ipv4([10, 0, 0, 1], 1000, [10, 0, 0, 2], 53, 17);
+        let r = &mut rows[2 * cache::VALUE_SIZE..];
+        r[0..2].copy_from_slice(&0x0800u16.to_ne_bytes());
+        r[2] = 17;
+        r[4..6].copy_from_slice(&1000u16.to_ne_bytes());
+        r[6..8].copy_from_slice(&53u16.to_ne_bytes());
+        r[8..12].copy_from_slice(&0x0a00_0001u32.to_ne_bytes());
+        r[24..28].copy_from_slice(&0x0a00_0002u32.to_ne_bytes());
+        r[cache::PACKETS..cache::PACKETS + 8].copy_from_slice(&3u64.to_ne_bytes());
+        r[cache::BYTES..cache::BYTES + 8].copy_from_slice(&300u64.to_ne_bytes());
+        let got: Vec<_> = cache::entries(&rows).collect();
+        assert_eq!(got, [(k, 3, 300)]);
     }
 
     #[test]

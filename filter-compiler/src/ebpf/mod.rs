@@ -21,6 +21,8 @@ pub use insn::Insn;
 pub const COUNTERS: usize = 0;
 /// Index of the flow table, when there is one.
 pub const FLOWS: usize = 1;
+/// Index of the flow cache in front of it (`layout::cache`), when there is a table.
+pub const FLOW_CACHE: usize = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapKind {
