@@ -12,6 +12,11 @@ use crate::error::Error;
 
 /// tcpdump's MAXIMUM_SNAPLEN: the default snapshot length, and what `-s 0` means.
 pub const MAX_SNAPLEN: u32 = 262_144;
+/// Default capture ring (`-B`), KiB: 8 MiB (libpcap: 2 MiB in 8 blocks of 256 KiB).
+/// Measured against 16 MiB (bench/README.md): as few or fewer drops, and less start-up cost
+/// (the kernel zeroes and maps every page of the ring, ~0.1 ms per MiB, which dominates a
+/// capture that keeps little). --help states it; a test checks the two agree.
+pub const DEFAULT_RING_KIB: u64 = 8192;
 
 const LINKTYPES: [LinkType; 4] = [
     LinkType::En10mb,
@@ -54,7 +59,7 @@ struct Args {
     write: Option<PathBuf>,
 
     /// Stop after COUNT matching packets
-    #[arg(short = 'c', value_name = "COUNT")]
+    #[arg(short = 'c', value_name = "COUNT", allow_hyphen_values = true)]
     count: Option<String>,
 
     /// Read the filter expression from FILE ('#' starts a comment)
@@ -70,7 +75,7 @@ struct Args {
     no_optimize: bool,
 
     /// Snapshot length: the value accepting filters return (0 means 262144; with -r the file's)
-    #[arg(short = 's', value_name = "SNAPLEN")]
+    #[arg(short = 's', value_name = "SNAPLEN", allow_hyphen_values = true)]
     snaplen: Option<String>,
 
     /// Capture live on INTERFACE ("any" for all interfaces, as LINUX_SLL2)
@@ -90,7 +95,7 @@ struct Args {
         short = 'B',
         long = "buffer-size",
         value_name = "KIB",
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     buffer_size: Option<String>,
 
@@ -107,15 +112,15 @@ struct Args {
     packet_buffered: bool,
 
     /// With -w, start a new file when the current one is larger than SIZE million bytes
-    #[arg(short = 'C', value_name = "SIZE", allow_negative_numbers = true)]
+    #[arg(short = 'C', value_name = "SIZE", allow_hyphen_values = true)]
     file_size: Option<String>,
 
     /// With -w, start a new file every SECONDS (the name may hold strftime(3) conversions)
-    #[arg(short = 'G', value_name = "SECONDS", allow_negative_numbers = true)]
+    #[arg(short = 'G', value_name = "SECONDS", allow_hyphen_values = true)]
     rotate_seconds: Option<String>,
 
     /// With -C, keep at most COUNT files (reusing names); with -G alone, stop after COUNT files
-    #[arg(short = 'W', value_name = "COUNT", allow_negative_numbers = true)]
+    #[arg(short = 'W', value_name = "COUNT", allow_hyphen_values = true)]
     file_count: Option<String>,
 
     /// After opening the capture and the first file, run as USER (default: the sudo user, or
@@ -225,7 +230,7 @@ struct Args {
     /// Entries of the in-kernel table of matched flows (an LRU: fixed memory; 0: no table)
     #[arg(
         long = "flows",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "N",
         help_heading = "eBPF counters"
     )]
@@ -438,7 +443,7 @@ impl Config {
             None => None,
             Some(s) => match parse_c_integer(s) {
                 Some(n) if n >= 0 => Some(n as u64),
-                _ => return Err(Error::msg(format!("invalid rotate seconds {s}"))),
+                _ => return Err(Error::msg(format!("invalid number of seconds {s}"))),
             },
         };
         let max_files = positive(&a.file_count, "number of output files")?
@@ -782,6 +787,19 @@ mod tests {
     }
 
     #[test]
+    fn help_states_the_default_ring() {
+        let Parsed::Info(help) = parse(["bpfdump", "--help"]).unwrap() else {
+            panic!("--help did not give help");
+        };
+        assert!(
+            help.contains(&format!(
+                "Capture ring size in KiB (default {DEFAULT_RING_KIB})"
+            )),
+            "{help}"
+        );
+    }
+
+    #[test]
     fn dump_flag_counts() {
         assert_eq!(config(&["-d"]).unwrap().dump, Some(DumpFormat::Asm));
         assert_eq!(config(&["-dd"]).unwrap().dump, Some(DumpFormat::C));
@@ -865,7 +883,17 @@ mod tests {
             (&["-C", "1k"][..], "invalid file size 1k"),
             (&["-W", "0"][..], "invalid number of output files 0"),
             (&["-B", "0"][..], "invalid packet buffer size 0"),
-            (&["-G", "-1"][..], "invalid rotate seconds -1"),
+            (&["-G", "-1"][..], "invalid number of seconds -1"),
+            // Option values that start with '-' are values, as getopt takes them.
+            (
+                &["-s", "-1"][..],
+                "invalid snaplen -1 (must be >= 0 and <= 262144)",
+            ),
+            (&["-c", "-1"][..], "invalid packet count -1"),
+            (&["-c", "-n"][..], "invalid packet count -n"),
+            (&["-B", "-1"][..], "invalid packet buffer size -1"),
+            (&["-C", "-1"][..], "invalid file size -1"),
+            (&["-W", "-1"][..], "invalid number of output files -1"),
         ] {
             assert_eq!(config(args).unwrap_err().to_string(), msg);
         }

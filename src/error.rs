@@ -39,10 +39,14 @@ impl Error {
         // Nothing sensible is left to do if stderr itself is gone.
         let _ = match self {
             Error::Msg(m) => writeln!(err, "bpfdump: {m}"),
-            Error::Filter { message, caret } => match caret {
-                Some(c) => writeln!(err, "bpfdump: filter: {message}\n{c}"),
-                None => writeln!(err, "bpfdump: filter: {message}"),
-            },
+            Error::Filter { message, caret } => {
+                // Messages quote the expression; never let its control bytes through.
+                let message = filter_compiler::error::escape(message);
+                match caret {
+                    Some(c) => writeln!(err, "bpfdump: filter: {message}\n{c}"),
+                    None => writeln!(err, "bpfdump: filter: {message}"),
+                }
+            }
             Error::BrokenPipe => Ok(()),
         };
         match self {

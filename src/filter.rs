@@ -2,6 +2,8 @@
 //! a link type (once per link type, as pcapng files can mix them), running it over packets,
 //! and printing compiled programs (-d, -dd, -ddd).
 
+use std::io::Read;
+
 use filter_compiler::interp::Meta;
 use filter_compiler::vm::Vm;
 use filter_compiler::{dump, LinkType, Options, Program, Target};
@@ -10,14 +12,30 @@ use crate::cli::{strip_comments, Config, DumpFormat, FilterSource};
 use crate::error::{io_message, Error};
 use crate::resolver::SystemResolver;
 
+/// Largest `-F` file read: far beyond any expression the compiler takes (its chains stop at
+/// `filter_compiler::parse::MAX_CHAIN` operands).
+const MAX_FILTER_FILE: u64 = 1 << 20;
+
 /// The expression text: command-line words joined with spaces, or a `-F` file with its
 /// comments blanked out.
 pub fn expression(src: &FilterSource) -> Result<String, Error> {
     match src {
         FilterSource::Words(w) => Ok(w.clone()),
         FilterSource::File(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::msg(format!("{}: {}", path.display(), io_message(&e))))?;
+            let fail =
+                |e: std::io::Error| Error::msg(format!("{}: {}", path.display(), io_message(&e)));
+            let mut bytes = Vec::new();
+            // Bounded: `-F /dev/zero` (or any endless source) must not read forever.
+            std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_FILTER_FILE + 1).read_to_end(&mut bytes))
+                .map_err(fail)?;
+            if bytes.len() as u64 > MAX_FILTER_FILE {
+                return Err(Error::msg(format!(
+                    "{}: filter file larger than {} MiB; no filter is that long",
+                    path.display(),
+                    MAX_FILTER_FILE >> 20
+                )));
+            }
             let text = String::from_utf8(bytes).map_err(|_| {
                 Error::msg(format!(
                     "{}: filter file is not valid UTF-8",
@@ -27,6 +45,31 @@ pub fn expression(src: &FilterSource) -> Result<String, Error> {
             Ok(strip_comments(&text))
         }
     }
+}
+
+/// The compiler's stack: room for the deepest expression its limits let through
+/// (`filter_compiler::parse::MAX_NESTING`: about 80 MiB in a debug build). Reserved address
+/// space; only what a compilation touches is ever backed by memory.
+const COMPILE_STACK: usize = 256 << 20;
+
+/// Runs `f` (a compilation) on a thread with [`COMPILE_STACK`] of stack; on this thread if
+/// no such thread can be made (an address-space limit), where the limits still hold but the
+/// deepest expressions may not fit.
+fn on_compile_stack<T: Send, F: FnOnce() -> T + Send>(f: F) -> T {
+    let f = std::sync::Mutex::new(Some(f));
+    let run = || {
+        let f = f.lock().unwrap_or_else(|e| e.into_inner()).take();
+        f.map(|f| f())
+    };
+    let done = std::thread::scope(|s| {
+        let h = std::thread::Builder::new()
+            .name("compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(s, run)
+            .ok()?;
+        h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    });
+    done.or_else(run).expect("the compilation ran")
 }
 
 /// Compiles `expr` for one link type; a compile error becomes `bpfdump: filter: ...` with
@@ -54,13 +97,15 @@ pub fn compile_for(
     opts: &Options,
     direction: Option<filter_compiler::Direction>,
 ) -> Result<Program, Error> {
-    filter_compiler::compile_directed(expr, target, opts, direction).map_err(|e| {
-        let caret = e.caret(expr);
-        Error::Filter {
-            message: e.message,
-            caret,
-        }
-    })
+    on_compile_stack(|| filter_compiler::compile_directed(expr, target, opts, direction)).map_err(
+        |e| {
+            let caret = e.caret(expr);
+            Error::Filter {
+                message: e.message,
+                caret,
+            }
+        },
+    )
 }
 
 /// The optimized IR of `expr`, for the eBPF backend; errors as [`compile_for`]'s, naming the
@@ -72,7 +117,7 @@ pub fn compile_cfg_for(
     direction: Option<filter_compiler::Direction>,
     rule: Option<&str>,
 ) -> Result<filter_compiler::ir::Cfg, Error> {
-    filter_compiler::compile_cfg(expr, target, opts, direction).map_err(|e| {
+    on_compile_stack(|| filter_compiler::compile_cfg(expr, target, opts, direction)).map_err(|e| {
         let caret = e.caret(expr);
         Error::Filter {
             message: match rule {

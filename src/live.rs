@@ -23,10 +23,8 @@ use crate::resolver::SystemResolver;
 use crate::ring::{self, Frame, Framing, PacketSocket, RingSize};
 use crate::savefile::{self, LivePacket, SaveConfig, SaveFile, Written};
 
-/// Default ring: 8 MiB (libpcap: 2 MiB in 8 blocks of 256 KiB). Measured against 16 MiB
-/// (bench/README.md): as few or fewer drops, and less start-up cost (the kernel zeroes and
-/// maps every page of the ring, ~0.1 ms per MiB, which dominates a capture that keeps little).
-const DEFAULT_RING: u64 = 8 * 1024 * 1024;
+/// Default ring (`cli::DEFAULT_RING_KIB`, as --help says it).
+const DEFAULT_RING: u64 = crate::cli::DEFAULT_RING_KIB * 1024;
 /// Block size when printing or piping: the kernel hands over a block when it is full or
 /// times out, so small blocks reach the reader sooner (128 KiB fits a 64 KiB GRO packet twice).
 const PRINT_BLOCK: u64 = 128 * 1024;

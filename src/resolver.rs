@@ -7,10 +7,10 @@
 //! Matching follows glibc's files backend: service and protocol names are case-sensitive,
 //! network and ethers names are not; the first entry for a name wins.
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use filter_compiler::resolve::{Resolver, ServiceProto};
 
@@ -42,10 +42,10 @@ struct Services {
 
 pub struct SystemResolver {
     paths: Paths,
-    services: OnceCell<Services>,
-    protocols: OnceCell<HashMap<String, u8>>,
-    ethers: OnceCell<HashMap<String, [u8; 6]>>,
-    networks: OnceCell<HashMap<String, u32>>,
+    services: OnceLock<Services>,
+    protocols: OnceLock<HashMap<String, u8>>,
+    ethers: OnceLock<HashMap<String, [u8; 6]>>,
+    networks: OnceLock<HashMap<String, u32>>,
 }
 
 impl Default for SystemResolver {
@@ -58,10 +58,10 @@ impl SystemResolver {
     pub fn with_paths(paths: Paths) -> SystemResolver {
         SystemResolver {
             paths,
-            services: OnceCell::new(),
-            protocols: OnceCell::new(),
-            ethers: OnceCell::new(),
-            networks: OnceCell::new(),
+            services: OnceLock::new(),
+            protocols: OnceLock::new(),
+            ethers: OnceLock::new(),
+            networks: OnceLock::new(),
         }
     }
 

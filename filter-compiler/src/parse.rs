@@ -401,6 +401,14 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
             // libpcap's scanner: two or more short hex groups each followed by colons, that
             // are neither (`1:2:3`); `2:2` is a number, a colon and a number (`ip[2:2]`).
             let bogus = bogus_mac_prefix(cand);
+            // Six groups, one of them not hex (`00:11:2g:33:44:55`): a MAC address with a
+            // bad byte, which libpcap calls bogus at the first group it cannot take.
+            let whole = s
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+                .unwrap_or(s.len());
+            if bogus > 0 && s[..whole].matches(':').count() == 5 && whole > alen {
+                return bad(whole, bad_address(&s[..whole]));
+            }
             if bogus > 0 {
                 return bad(
                     bogus,
@@ -412,6 +420,23 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
 
     if c.is_ascii_alphanumeric() {
         let mut len = s.find(|c: char| !word_chars(c)).unwrap_or(s.len());
+        // A word running into a non-ASCII letter (`hôst`): name the letter, not the ASCII
+        // part before it.
+        if s[len..].starts_with(|c: char| c.is_alphanumeric()) {
+            let wlen = s
+                .find(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+                .unwrap_or(s.len());
+            return non_ascii(&s[..wlen], start);
+        }
+        // An address with colons the forms above did not take (`zz:11:22:33:44:55`).
+        if s[len..].starts_with(':') {
+            let alen = s
+                .find(|c: char| !(c.is_ascii_alphanumeric() || ":.".contains(c)))
+                .unwrap_or(s.len());
+            if s[..alen].matches(':').count() >= 2 {
+                return bad(alen, bad_address(&s[..alen]));
+            }
+        }
         // A name ends with a letter, digit or dot.
         while len > 1 && matches!(s.as_bytes()[len - 1], b'-' | b'_') {
             len -= 1;
@@ -448,7 +473,41 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
             return Ok((op.len(), Tok::Op(op)));
         }
     }
+    if c.is_alphanumeric() {
+        let wlen = s
+            .find(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+            .unwrap_or(s.len());
+        return non_ascii(&s[..wlen], start);
+    }
     bad(c.len_utf8(), format!("unexpected character '{}'", c))
+}
+
+/// The error for a word with a non-ASCII letter or digit in it: filter words are ASCII.
+fn non_ascii<T>(word: &str, start: usize) -> Result<T, nom::Err<PErr>> {
+    let c = word.chars().find(|c| !c.is_ascii()).unwrap_or('?');
+    fail_at(
+        start..start + word.len(),
+        format!(
+            "'{c}' in '{word}' is not an ASCII letter or digit: keywords and names in a filter \
+             are ASCII"
+        ),
+    )
+}
+
+/// What is wrong with `a`, a word with two or more colons that is neither a MAC nor an IPv6
+/// address.
+fn bad_address(a: &str) -> String {
+    let groups: Vec<&str> = a.split(':').collect();
+    let not_hex = groups
+        .iter()
+        .find(|g| g.is_empty() || g.len() > 2 || !g.bytes().all(|b| b.is_ascii_hexdigit()));
+    match not_hex {
+        Some(g) if groups.len() == 6 && !g.is_empty() => format!(
+            "bad MAC address '{a}': '{g}' is not a hex byte (a MAC address is six, such as \
+             00:1a:2b:3c:4d:5e)"
+        ),
+        _ => format!("bad address '{a}': neither a MAC address nor an IPv6 address"),
+    }
 }
 
 /// Length of a prefix matching `([0-9a-f]{1,2}:+){2,}`, or 0.
@@ -1332,11 +1391,87 @@ fn operand(i: In) -> PResult<Arith> {
 // ---------------------------------------------------------------------------------------------
 
 /// Parses a whole filter expression. `Ok(None)` for an empty (match-everything) filter.
+/// Deepest nesting of parentheses, brackets and prefix operators (`not`, `!`, unary `-`)
+/// an expression may have. The parser and the passes after it recurse once per level (or
+/// more), so without a bound a hostile expression overflows the stack; tcpdump's parser
+/// takes 3,000 levels and runs out of its own stack at 10,000. The deepest expression
+/// allowed needs about 80 MiB of stack in a debug build (15 in a release build): callers
+/// that take expressions from strangers compile on a thread with room for that (bpfdump
+/// gives the compiler 256 MiB, reserved, not used, until needed).
+pub const MAX_NESTING: usize = 5_000;
+/// Most operands in one chain of binary operators (`and`/`or`, or arithmetic), which the
+/// passes after the parser also walk recursively. Far more than any program the kernel
+/// takes (4,096 instructions) can test.
+pub const MAX_CHAIN: usize = 20_000;
+
+/// Refuses an expression nested deeper than [`MAX_NESTING`] or chaining more than
+/// [`MAX_CHAIN`] operands, at the token that goes past the limit, before any recursion.
+/// An over-estimate where the grammar is ambiguous: a run of prefix operators counts until
+/// the next binary operator, whatever it applies to.
+fn check_depth(src: &str) -> Result<(), Error> {
+    // Per open bracket: the depth and the chain length outside it.
+    let mut outer: Vec<(usize, usize, usize)> = Vec::new();
+    // Depth from enclosing brackets; prefix operators since the last binary operator;
+    // operands chained at this level.
+    let (mut base, mut run, mut chain) = (0usize, 0usize, 1usize);
+    let mut prev: Option<Tok> = None;
+    for (t, span) in tokens(src) {
+        let after_operand = matches!(
+            prev,
+            Some(Tok::Num(_) | Tok::Id(_) | Tok::Hid(_) | Tok::Hid6(_) | Tok::Eid(_))
+                | Some(Tok::Op(")" | "]"))
+                | Some(Tok::Kw(_))
+        ) && !matches!(prev, Some(Tok::Kw("and" | "or" | "not")));
+        match t {
+            Tok::Op("(" | "[") => {
+                outer.push((base, run, chain));
+                base += run + 1;
+                run = 0;
+                chain = 1;
+            }
+            Tok::Op(")" | "]") => {
+                if let Some((b, r, c)) = outer.pop() {
+                    (base, run, chain) = (b, r, c);
+                }
+            }
+            Tok::Kw("not") | Tok::Op("!") => run += 1,
+            Tok::Op("-") if !after_operand => run += 1,
+            Tok::Kw("and" | "or")
+            | Tok::Op("&&" | "||" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "<<" | ">>") => {
+                run = 0;
+                chain += 1;
+                if chain > MAX_CHAIN {
+                    return Err(Error::new(
+                        format!(
+                            "expression too long: more than {MAX_CHAIN} operands in a row \
+                             (no kernel filter can test that many)"
+                        ),
+                        span,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if base + run > MAX_NESTING {
+            return Err(Error::new(
+                format!(
+                    "expression nested too deeply: more than {MAX_NESTING} levels of \
+                     parentheses, brackets and 'not'"
+                ),
+                span,
+            ));
+        }
+        prev = Some(t);
+    }
+    Ok(())
+}
+
 pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
     let input = In::new(src);
     if src.trim().is_empty() {
         return Ok(None);
     }
+    check_depth(src)?;
     let p = P { src };
     let to_error = |e: PErr| -> Error {
         let mut span = e.span.clone();
@@ -1558,6 +1693,94 @@ mod tests {
         ok("port (80 or 443)");
         ok("host (10.0.0.1 or not 10.0.0.2)");
         ok("port ((80))");
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_at_the_token_before_any_recursion() {
+        // check_depth itself does not recurse, so these run on the test's small stack.
+        let n = MAX_NESTING;
+        let parens = |k: usize| format!("{}tcp{}", "(".repeat(k), ")".repeat(k));
+        assert!(check_depth(&parens(n)).is_ok());
+        let e = check_depth(&parens(n + 1)).unwrap_err();
+        assert_eq!(e.span, Some(n..n + 1), "the first '(' past the limit");
+        assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        for deep in [
+            format!("{}tcp", "not ".repeat(n + 1)),
+            format!("{}tcp", "! ".repeat(n + 1)),
+            format!("ip[{}1] = 0", "-".repeat(n + 1)),
+            format!("{}0{} = 0", "tcp[".repeat(n + 1), "]".repeat(n + 1)),
+            format!("{}tcp{}", "not (".repeat(n / 2 + 1), ")".repeat(n / 2 + 1)),
+        ] {
+            let e = check_depth(&deep).unwrap_err();
+            assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        }
+        // Binary minus is not nesting; parentheses closed are not either.
+        assert!(check_depth(&"ip[0] - 1 - ".repeat(n + 1)).is_ok());
+        assert!(check_depth(&"(tcp) and ".repeat(n + 1)).is_ok());
+    }
+
+    #[test]
+    fn chains_past_the_limit_are_refused() {
+        let chain = |k: usize| vec!["tcp"; k].join(" or ");
+        assert!(check_depth(&chain(MAX_CHAIN)).is_ok());
+        let e = check_depth(&chain(MAX_CHAIN + 1)).unwrap_err();
+        assert!(e.message.contains("operands in a row"), "{}", e.message);
+        let at = e.span.unwrap().start;
+        assert_eq!(&chain(MAX_CHAIN + 1)[at..at + 2], "or");
+        // Each parenthesised group is its own chain.
+        let groups = vec![format!("({})", chain(10)); MAX_CHAIN / 5].join(" and ");
+        assert!(check_depth(&groups).is_ok());
+    }
+
+    #[test]
+    fn the_deepest_expression_allowed_compiles_on_a_big_stack() {
+        // What bpfdump does: the compiler on a thread with 256 MiB of stack.
+        let src = format!("{}tcp{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        let e = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || parse(&src).map(|e| e.is_some()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(e, Ok(true));
+    }
+
+    #[test]
+    fn non_ascii_letters_and_bad_addresses_are_named() {
+        let e = err("hôst 10.0.0.1");
+        assert_eq!(e.span, Some(0..5));
+        assert!(
+            e.message
+                .starts_with("'ô' in 'hôst' is not an ASCII letter"),
+            "{}",
+            e.message
+        );
+        let e = err("port 80 and ôst");
+        assert!(e.message.starts_with("'ô' in 'ôst'"), "{}", e.message);
+        let e = err("ether host zz:11:22:33:44:55");
+        assert_eq!(e.span, Some(11..28));
+        assert!(
+            e.message
+                .starts_with("bad MAC address 'zz:11:22:33:44:55': 'zz' is not a hex byte"),
+            "{}",
+            e.message
+        );
+        let e = err("ether host 00:11:2g:33:44:55");
+        assert!(
+            e.message.contains("'2g' is not a hex byte"),
+            "{}",
+            e.message
+        );
+        let e = err("host k:l:m");
+        assert!(
+            e.message.contains("neither a MAC address nor an IPv6"),
+            "{}",
+            e.message
+        );
+        // The forms that are right stay right.
+        ok("ether host 00:11:22:33:44:55");
+        ok("ip6 host ::ffff:1.2.3.4");
+        ok("tcp[0:2] = 1");
     }
 
     #[test]

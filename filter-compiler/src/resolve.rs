@@ -10,7 +10,7 @@ pub enum ServiceProto {
     Sctp,
 }
 
-pub trait Resolver {
+pub trait Resolver: Sync {
     /// IPv4 addresses of a host name (empty: unknown).
     fn host_v4(&self, name: &str) -> Vec<[u8; 4]>;
     /// IPv6 addresses of a host name (empty: unknown).
