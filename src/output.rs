@@ -330,18 +330,49 @@ pub struct Ledger {
     good: u64,
 }
 
-/// Prints `text` on stdout and flushes it (help, -D, -d listings).
+/// Prints `text` on stdout (help, -D, -d listings). Through a File of our own, not
+/// `io::stdout()`, which reports a write to a closed stdout (EBADF) as a success.
 pub fn print(text: &str) -> Result<(), Error> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
+    stdout_file()
+        .and_then(|mut out| out.write_all(text.as_bytes()))
         .map_err(|e| Error::io("stdout", &e))
 }
 
 /// The stdout file descriptor as a File of our own (no line buffering; closing it leaves
-/// stdout open).
+/// stdout open). On a stdout that was closed when we started, every write fails with EBADF
+/// (see `closed_stdout_stays_unwritable`).
 pub fn stdout_file() -> io::Result<File> {
     Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+}
+
+/// Rust's runtime points a closed stdin, stdout or stderr at /dev/null, opened read-write,
+/// before `main` (so that no file opened later takes its descriptor). On a stdout closed by
+/// the caller (`bpfdump -r f >&-`) everything printed would then vanish and the exit status
+/// say success. tcpdump instead fails its first write there (its capture file took
+/// descriptor 1 read-only): "Unable to write output: Bad file descriptor", exit status
+/// non-zero. So before the runtime's check, a closed descriptor 1 gets /dev/null read-only:
+/// every write to stdout then fails with EBADF, as on the closed descriptor, and nothing
+/// that is never written (an empty capture, `-w file`) fails, as with tcpdump.
+/// glibc and musl run `.init_array` entries before `main`, where the runtime's check is.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static CLOSED_STDOUT_STAYS_UNWRITABLE: extern "C" fn() = closed_stdout_stays_unwritable;
+
+#[cfg(target_os = "linux")]
+extern "C" fn closed_stdout_stays_unwritable() {
+    // SAFETY: plain system calls on descriptors we own; nothing else runs yet.
+    unsafe {
+        if libc::fcntl(1, libc::F_GETFD) != -1 {
+            return;
+        }
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        // With stdin closed too, /dev/null lands on 0; the runtime then fills 0 again.
+        if fd >= 0 && fd != 1 {
+            libc::dup2(fd, 1);
+            libc::close(fd);
+        }
+    }
 }
 
 impl Ledger {
