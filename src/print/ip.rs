@@ -34,19 +34,19 @@ pub fn print(cx: &mut Ctx, p: &[u8], len: u32) {
         cx.t.s("bad-hlen ").u(hlen as u64);
         return;
     }
-    let mut total = u32::from(be16(p, 2).unwrap_or(0));
+    let total = u32::from(be16(p, 2).unwrap_or(0));
     if len < total {
         cx.t.s("truncated-ip - ")
             .u(total - len)
             .s(" bytes missing! ");
     }
+    // tcpdump's ip_print as built (without GUESS_TSO): a total length shorter than the
+    // header, zero included, is "bad-len" and nothing more, even with -v. Guessing a TSO
+    // send (total = len) would also let `total - hlen` below go negative when fewer than
+    // hlen bytes are on the wire.
     if total < hlen as u32 {
-        if total != 0 {
-            cx.t.s("bad-len ").u(total);
-            return;
-        }
-        // A zero length: TSO hands the packet over before the kernel fills it in.
-        total = len;
+        cx.t.s("bad-len ").u(total);
+        return;
     }
     // The payload ends where the IP length says, even if more was captured (padding).
     let end = (len.min(total) as usize).min(p.len());
