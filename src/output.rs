@@ -24,7 +24,7 @@ use pcap_file::pcap::PcapWriteError;
 use pcap_file::pcapng::{PcapNgWriteError, PcapNgWriter, RawBlock};
 
 use crate::error::{chain, Error};
-use crate::reader::{Format, Raw, SHB};
+use crate::reader::{Format, Raw, IDB, SHB};
 
 const BUF_SIZE: usize = 1024 * 1024;
 
@@ -571,6 +571,23 @@ impl CaptureWriter {
                 w.write_all(&rec)
                     .and_then(|()| w.write_all(&p.data))
                     .map(|()| 16 + p.data.len())
+                    .map_err(|e| Error::io(label, &e))
+            }
+            (Inner::PcapNg(w), Raw::Block(b)) if b.type_ == IDB => {
+                // Copied as it is, not through write_raw_block: pcap-file would decode it for
+                // its state (which only blocks it encodes itself need) and refuses time stamp
+                // resolutions libpcap reads (finer than 10^-9 or 2^-29).
+                let order = w.section().endianness;
+                let word = |v: u32| match order {
+                    pcap_file::Endianness::Big => v.to_be_bytes(),
+                    pcap_file::Endianness::Little => v.to_le_bytes(),
+                };
+                let out = w.get_mut();
+                out.write_all(&word(b.type_))
+                    .and_then(|()| out.write_all(&word(b.initial_len)))
+                    .and_then(|()| out.write_all(&b.body))
+                    .and_then(|()| out.write_all(&word(b.trailer_len)))
+                    .map(|()| 12 + b.body.len())
                     .map_err(|e| Error::io(label, &e))
             }
             (Inner::PcapNg(w), Raw::Block(b)) => {

@@ -3,18 +3,18 @@
 //!
 //! The buffering is ours, so that every record's byte offset is known (for "truncated ... at
 //! byte offset N"), a record is only parsed once all of it is in memory, and a corrupt length
-//! field is caught before we try to read gigabytes. The record formats themselves are parsed
-//! by pcap-file, whose raw records ([`RawPcapPacket`], [`RawBlock`]) are also what the writer
-//! writes back, so kept packets come out byte for byte as they went in.
+//! field is caught before we try to read gigabytes. Records are read as libpcap reads them
+//! (sf-pcap.c, sf-pcapng.c); pcap-file parses the file and section headers, and its raw
+//! records ([`RawPcapPacket`], [`RawBlock`]) are what the writer writes back, so kept packets
+//! come out byte for byte as they went in (but for pcap records longer than the snapshot
+//! length, cut to it as libpcap cuts them).
 
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::time::Duration;
 
 use pcap_file::pcap::{PcapHeader, PcapParser, PcapTsResolution, RawPcapPacket};
-use pcap_file::pcapng::blocks::block_common::block_name;
 use pcap_file::pcapng::blocks::section_header::SectionHeaderBlock;
-use pcap_file::pcapng::{Block, PcapNgParser, RawBlock};
+use pcap_file::pcapng::{PcapNgParser, RawBlock};
 use pcap_file::Endianness;
 
 use crate::cli::MAX_SNAPLEN;
@@ -51,7 +51,8 @@ pub struct Timestamp {
 pub struct Packet<'a> {
     /// LINKTYPE_ value of the packet's interface.
     pub linktype: u32,
-    /// Snapshot length of the packet's interface (as libpcap adjusts it: 0 means 262144).
+    /// Snapshot length of the packet's interface (as libpcap adjusts it: 0 means the link
+    /// type's maximum, 262144 for most).
     pub snaplen: u32,
     pub ts: Timestamp,
     /// Length on the wire.
@@ -76,7 +77,48 @@ pub enum Record<'a> {
 enum Kind {
     /// The header, and what it says about every record (worked out once).
     Pcap(PcapParser, PcapShape),
-    PcapNg(PcapNgParser),
+    PcapNg(NgState),
+}
+
+/// What a pcapng file's blocks before the next one say about it. Interface description and
+/// packet blocks are read here, as libpcap reads them (sf-pcapng.c), not by pcap-file: its
+/// checks are stricter than libpcap's (if_tsresol finer than 10^-9 or 2^-29, an original
+/// length below the captured one, malformed packet options) and its messages are its own.
+struct NgState {
+    /// The first section header, which the writer copies.
+    first: SectionHeaderBlock<'static>,
+    /// The current section's byte order.
+    order: Endianness,
+    /// The current section's interfaces.
+    ifaces: Vec<Iface>,
+}
+
+/// An interface description block, as libpcap keeps it (struct pcap_ng_if).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Iface {
+    linktype: u32,
+    /// Adjusted as libpcap adjusts it.
+    snaplen: u32,
+    /// Time stamp units per second (if_tsresol: 10^n or 2^n; 10^6 without the option).
+    units: u64,
+    /// Seconds added to every time stamp (if_tsoffset).
+    offset: i64,
+}
+
+impl Iface {
+    /// A packet's time stamp, as libpcap's pcap_ng_next_packet converts it: whole units to
+    /// seconds plus the offset (wrapping, as in C: a negative result is a time before 1970),
+    /// the rest to nanoseconds, rounded down. libpcap scales the rest with a 64-bit product
+    /// (frac * 10^9 or 10^6, then / units), which overflows for binary resolutions finer than
+    /// 2^-34 (2^-44 in microseconds) and prints a wrong fraction there; ours is exact.
+    fn timestamp(&self, t: u64) -> Timestamp {
+        let frac = u128::from(t % self.units);
+        Timestamp {
+            secs: (t / self.units).wrapping_add(self.offset as u64),
+            nanos: (frac * 1_000_000_000 / u128::from(self.units)) as u32,
+            nano: self.units > 1_000_000,
+        }
+    }
 }
 
 pub struct Reader {
@@ -87,11 +129,23 @@ pub struct Reader {
     pending: usize,
 }
 
-/// libpcap's adjustment of a file's snapshot length: 0 or more than the maximum means the
-/// maximum.
-pub fn adjust_snaplen(snaplen: u32) -> u32 {
-    if snaplen == 0 || snaplen > MAX_SNAPLEN {
-        MAX_SNAPLEN
+/// libpcap's largest snapshot length for a link type (pcap-common.c max_snaplen_for_dlt): a
+/// few carry whole messages or USB transfers.
+pub fn max_snaplen_for(linktype: u32) -> u32 {
+    match linktype {
+        231 => 128 * 1024 * 1024, // DBUS
+        279 => 8 * 1024 * 1024,   // EBHSCR
+        249 => 1024 * 1024,       // USBPCAP
+        _ => MAX_SNAPLEN,
+    }
+}
+
+/// libpcap's adjustment of a file's snapshot length (savefile.c pcapint_adjust_snapshot): 0,
+/// or more than fits an int, means the link type's maximum; anything else is kept, even above
+/// that maximum.
+pub fn adjust_snaplen(linktype: u32, snaplen: u32) -> u32 {
+    if snaplen == 0 || snaplen > i32::MAX as u32 {
+        max_snaplen_for(linktype)
     } else {
         snaplen
     }
@@ -113,13 +167,19 @@ fn u16_at(b: &[u8], at: usize, e: Endianness) -> u16 {
     }
 }
 
-/// Makes sure the next pcap record is buffered whole; its length (header included), or
-/// None at the end of the file.
+/// Makes sure the next pcap record is buffered whole: (its length in the file, header
+/// included; the length of the record as passed on), or None at the end of the file.
+///
+/// As libpcap's sf-pcap.c pcap_next_packet: a captured length past the maximum is an error,
+/// but one past the snapshot length only is not (tools write records longer than the
+/// snapshot length their header gives, or give none): the whole record is read and its first
+/// snapshot-length bytes kept. The record's captured length in the buffer is changed to
+/// match, so what is filtered, printed and written (-w) is what tcpdump's is.
 fn pcap_record_len(
     src: &mut Source,
     name: &str,
     shape: &PcapShape,
-) -> Result<Option<usize>, Error> {
+) -> Result<Option<(usize, usize)>, Error> {
     let off = src.offset;
     src.fill(16).map_err(|e| Error::io(name, &e))?;
     let have = src.avail().len();
@@ -143,20 +203,31 @@ fn pcap_record_len(
     if have < need {
         return Err(truncated(name, "packet record", off, have, need));
     }
-    Ok(Some(need))
+    if caplen <= shape.snaplen {
+        return Ok(Some((need, need)));
+    }
+    let keep = shape.snaplen;
+    src.avail_mut()[8..12].copy_from_slice(&match shape.order {
+        Endianness::Big => keep.to_be_bytes(),
+        Endianness::Little => keep.to_le_bytes(),
+    });
+    Ok(Some((need, 16 + keep as usize)))
 }
 
 /// What a pcap file's header says about every record in it.
 #[derive(Clone, Copy)]
 struct PcapShape {
     order: Endianness,
-    /// Largest captured length accepted in a record.
+    /// Largest captured length accepted in a record: libpcap's maximum for the link type, or
+    /// the snapshot length if larger (up to MAX_RECORD; libpcap refuses those records, but a
+    /// file that says its records are that long is taken at its word).
     max: u32,
     /// Fraction units per second, and the factor to nanoseconds.
     unit: u32,
     scale: u32,
     nano: bool,
     linktype: u32,
+    /// The snapshot length, adjusted: records are cut to it.
     snaplen: u32,
 }
 
@@ -166,14 +237,16 @@ impl PcapShape {
             PcapTsResolution::MicroSecond => (1_000_000, 1_000, false),
             PcapTsResolution::NanoSecond => (1_000_000_000, 1, true),
         };
+        let linktype = u32::from(header.datalink) & 0x03FF_FFFF;
+        let snaplen = adjust_snaplen(linktype, header.snaplen);
         PcapShape {
             order: header.endianness,
-            max: adjust_snaplen(header.snaplen).max(header.snaplen.min(MAX_RECORD as u32)),
+            max: max_snaplen_for(linktype).max(snaplen.min(MAX_RECORD as u32)),
             unit,
             scale,
             nano,
-            linktype: u32::from(header.datalink) & 0x03FF_FFFF,
-            snaplen: adjust_snaplen(header.snaplen),
+            linktype,
+            snaplen,
         }
     }
 
@@ -255,7 +328,12 @@ impl Reader {
                     }
                 };
                 src.consume(len);
-                Kind::PcapNg(parser)
+                let first = parser.section().clone();
+                Kind::PcapNg(NgState {
+                    order: first.endianness,
+                    first,
+                    ifaces: Vec::new(),
+                })
             }
             _ => return Err(Error::msg(format!("{name}: unknown file format"))),
         };
@@ -273,8 +351,13 @@ impl Reader {
 
     pub fn format(&self) -> Format {
         match &self.kind {
-            Kind::Pcap(p, _) => Format::Pcap(p.header()),
-            Kind::PcapNg(p) => Format::PcapNg(p.section().clone()),
+            // The header as libpcap's pcap_dump_open writes it: with the adjusted snapshot
+            // length (records are cut to it).
+            Kind::Pcap(p, shape) => Format::Pcap(PcapHeader {
+                snaplen: shape.snaplen,
+                ..p.header()
+            }),
+            Kind::PcapNg(ng) => Format::PcapNg(ng.first.clone()),
         }
     }
 
@@ -283,14 +366,8 @@ impl Reader {
     /// pcapng file without one (before the end of the file or of its first section).
     pub fn first_interface(&mut self) -> Result<Option<(u32, u32)>, Error> {
         let endian = match &self.kind {
-            Kind::Pcap(p, _) => {
-                let h = p.header();
-                return Ok(Some((
-                    u32::from(h.datalink) & 0x03FF_FFFF,
-                    adjust_snaplen(h.snaplen),
-                )));
-            }
-            Kind::PcapNg(p) => p.section().endianness,
+            Kind::Pcap(_, shape) => return Ok(Some((shape.linktype, shape.snaplen))),
+            Kind::PcapNg(ng) => ng.order,
         };
         // Look ahead without consuming: the blocks before the first IDB still have to be
         // returned by next().
@@ -309,12 +386,29 @@ impl Reader {
                 return Ok(None);
             }
             if ty == IDB {
-                if b.len() < off + 16 {
-                    return Ok(None);
+                self.src
+                    .fill(off + len)
+                    .map_err(|e| Error::io(&self.name, &e))?;
+                let b = self.src.avail();
+                if b.len() < off + len {
+                    // Cut short: next() says so when it gets there.
+                    if b.len() < off + 16 {
+                        return Ok(None);
+                    }
+                    let linktype = u32::from(u16_at(b, off + 8, endian));
+                    let snaplen = u32_at(b, off + 12, endian);
+                    return Ok(Some((linktype, adjust_snaplen(linktype, snaplen))));
                 }
-                let linktype = u32::from(u16_at(b, off + 8, endian));
-                let snaplen = u32_at(b, off + 12, endian);
-                return Ok(Some((linktype, adjust_snaplen(snaplen))));
+                // libpcap reads the first one when it opens the file: one it cannot read is
+                // an error before anything is printed.
+                return match parse_idb(&b[off + 8..off + len - 4], endian) {
+                    Ok(iface) => Ok(Some((iface.linktype, iface.snaplen))),
+                    Err(why) => Err(Error::msg(format!(
+                        "{}: bad pcapng interface description block at byte offset {}: {why}",
+                        self.name,
+                        self.src.offset + off as u64
+                    ))),
+                };
             }
             off += len;
             if off > 64 * 1024 * 1024 {
@@ -353,7 +447,8 @@ impl Reader {
             while go && at + 16 <= buf.len() {
                 let caplen = u32_at(buf, at + 8, shape.order);
                 let end = at + 16 + caplen as usize;
-                if caplen > shape.max || end > buf.len() {
+                // Records to cut (or refuse) take the checked way.
+                if caplen > shape.snaplen || end > buf.len() {
                     break;
                 }
                 let rec = &buf[at..end];
@@ -364,11 +459,11 @@ impl Reader {
             if !go {
                 return Ok(());
             }
-            // The next record runs past the buffer (or is bad): the checked way.
-            let Some(need) = pcap_record_len(&mut self.src, &self.name, &shape)? else {
+            // The next record runs past the buffer (or is to cut, or bad): the checked way.
+            let Some((need, len)) = pcap_record_len(&mut self.src, &self.name, &shape)? else {
                 return Ok(());
             };
-            let rec = &self.src.avail()[..need];
+            let rec = &self.src.avail()[..len];
             let go = f(&rec[16..], u32_at(rec, 12, shape.order), rec)?;
             self.src.consume(need);
             if !go {
@@ -381,13 +476,13 @@ impl Reader {
         let Kind::Pcap(_, shape) = &self.kind else {
             unreachable!()
         };
-        let need = match pcap_record_len(&mut self.src, &self.name, shape) {
-            Ok(Some(need)) => need,
+        let (need, len) = match pcap_record_len(&mut self.src, &self.name, shape) {
+            Ok(Some(lens)) => lens,
             Ok(None) => return None,
             Err(e) => return Some(Err(e)),
         };
         self.pending = need;
-        let rec = &self.src.avail()[..need];
+        let rec = &self.src.avail()[..len];
         let raw = RawPcapPacket {
             ts_sec: u32_at(rec, 0, shape.order),
             ts_frac: u32_at(rec, 4, shape.order),
@@ -399,7 +494,7 @@ impl Reader {
     }
 
     fn next_pcapng(&mut self) -> Option<Result<Record<'_>, Error>> {
-        let Kind::PcapNg(parser) = &mut self.kind else {
+        let Kind::PcapNg(ng) = &mut self.kind else {
             unreachable!()
         };
         let name = &self.name;
@@ -410,75 +505,193 @@ impl Reader {
         if self.src.avail().is_empty() {
             return None;
         }
-        let len = match block_len(&mut self.src, name, Some(parser.section().endianness)) {
+        let len = match block_len(&mut self.src, name, Some(ng.order)) {
             Ok(len) => len,
             Err(e) => return Some(Err(e)),
         };
         self.pending = len;
         let bytes = &self.src.avail()[..len];
-        let raw = match parser.next_raw_block(bytes) {
-            Ok((_, raw)) => raw,
-            Err(e) => {
-                let ty = u32_at(bytes, 0, parser.section().endianness);
+        let ty = u32_at(bytes, 0, ng.order);
+        if ty == SHB {
+            // A new section: its own byte order (block_len checked the magic) and interfaces.
+            // Checked as the first one is, for the writer copies it.
+            if let Err(e) = PcapNgParser::new(bytes) {
                 return Some(Err(Error::msg(format!(
-                    "{name}: bad pcapng block ({}) at byte offset {off}: {}",
-                    block_name(ty),
+                    "{name}: bad pcapng section header block at byte offset {off}: {}",
                     chain(&e)
                 ))));
             }
-        };
-        if !matches!(raw.type_, EPB | PB | SPB) {
-            return Some(Ok(Record::Block(raw)));
+            ng.order = if bytes[8] == 0x1A {
+                Endianness::Big
+            } else {
+                Endianness::Little
+            };
+            ng.ifaces.clear();
         }
-        let bad = |e: &dyn std::error::Error| {
+        let order = ng.order;
+        let raw = RawBlock {
+            type_: ty,
+            initial_len: len as u32,
+            body: Cow::Borrowed(&bytes[8..len - 4]),
+            trailer_len: len as u32,
+        };
+        let body = &bytes[8..len - 4];
+        let bad = |what: &str, why: String| {
             Error::msg(format!(
-                "{name}: bad pcapng block ({}) at byte offset {off}: {}",
-                block_name(raw.type_),
-                chain(e)
+                "{name}: bad pcapng {what} block at byte offset {off}: {why}"
             ))
         };
-        let state = parser.state();
-        let (iface, timestamp, origlen, data) = match raw.clone().try_into_block(state) {
-            Ok(Block::EnhancedPacket(b)) => (b.interface_id, b.timestamp, b.original_len, b.data),
-            Ok(Block::Packet(b)) => (
-                u32::from(b.interface_id),
-                b.timestamp,
-                b.original_len,
-                b.data,
-            ),
-            Ok(Block::SimplePacket(b)) => (0, Duration::ZERO, b.original_len, b.data),
-            Ok(_) => unreachable!("packet block types decode to packet blocks"),
-            Err(e) => return Some(Err(bad(&e))),
+        if ty == IDB {
+            match parse_idb(body, order) {
+                Ok(iface) => ng.ifaces.push(iface),
+                Err(why) => return Some(Err(bad("interface description", why))),
+            }
+        }
+        if !matches!(ty, EPB | PB | SPB) {
+            return Some(Ok(Record::Block(raw)));
+        }
+        let what = match ty {
+            EPB => "enhanced packet",
+            PB => "packet",
+            _ => "simple packet",
         };
-        let data: &[u8] = match data {
-            Cow::Borrowed(d) => d,
-            Cow::Owned(_) => unreachable!("parsed from a borrowed slice"),
+        let fields = match packet_fields(ty, body, order, &ng.ifaces) {
+            Ok(fields) => fields,
+            Err(why) => return Some(Err(bad(what, why))),
         };
-        let Some(idb) = state.interfaces().get(iface as usize) else {
+        let (iface, t, origlen, data) = fields;
+        let Some(idb) = ng.ifaces.get(iface as usize) else {
             return Some(Err(Error::msg(format!(
                 "{name}: packet at byte offset {off} refers to interface {iface}, which has no \
                  interface description block"
             ))));
         };
-        let resol = idb.ts_resolution();
-        let nano = if resol.is_bin() {
-            resol.resolution() >= 20
-        } else {
-            resol.resolution() > 6
-        };
         let packet = Packet {
-            linktype: u32::from(idb.linktype),
-            snaplen: adjust_snaplen(idb.snaplen),
-            ts: Timestamp {
-                secs: timestamp.as_secs(),
-                nanos: timestamp.subsec_nanos(),
-                nano,
-            },
+            linktype: idb.linktype,
+            snaplen: idb.snaplen,
+            ts: idb.timestamp(t),
             origlen,
             data,
         };
         Some(Ok(Record::Packet(packet, Raw::Block(raw))))
     }
+}
+
+/// An interface description block's body (after the block type and length), as libpcap's
+/// sf-pcapng.c add_interface and process_idb_options read it: the link type, the snapshot
+/// length, and the time stamp options. if_tsresol may be any power of 10 or of 2 whose count
+/// per second fits 64 bits (10^-19, 2^-63); other options are skipped unread.
+fn parse_idb(body: &[u8], e: Endianness) -> Result<Iface, String> {
+    if body.len() < 8 {
+        return Err(format!(
+            "{} bytes, too short for its fields",
+            body.len() + 12
+        ));
+    }
+    let linktype = u32::from(u16_at(body, 0, e));
+    let snaplen = u32_at(body, 4, e);
+    let mut iface = Iface {
+        linktype,
+        snaplen: adjust_snaplen(linktype, snaplen),
+        units: 1_000_000,
+        offset: 0,
+    };
+    let (mut resol, mut offset) = (false, false);
+    let mut at = 8;
+    while at < body.len() {
+        if body.len() - at < 4 {
+            return Err(format!("option header at block byte {} cut short", at + 8));
+        }
+        let code = u16_at(body, at, e);
+        let len = usize::from(u16_at(body, at + 2, e));
+        let value = at + 4;
+        if body.len() - value < len.div_ceil(4) * 4 {
+            return Err(format!(
+                "option {code} at block byte {} runs past the end of the block",
+                at + 8
+            ));
+        }
+        let v = &body[value..value + len];
+        match code {
+            0 if len != 0 => return Err(format!("opt_endofopt option with length {len}")),
+            0 => break,
+            9 if len != 1 => return Err(format!("if_tsresol option with length {len}, not 1")),
+            9 if resol => return Err("more than one if_tsresol option".into()),
+            9 => {
+                resol = true;
+                let (bin, n) = (v[0] & 0x80 != 0, u32::from(v[0] & 0x7F));
+                iface.units = match (bin, n) {
+                    (true, 0..=63) => 1 << n,
+                    (false, 0..=19) => 10u64.pow(n),
+                    _ => {
+                        return Err(format!(
+                            "if_tsresol option of {}^-{n} seconds is finer than libpcap reads \
+                             (at most 10^-19 or 2^-63)",
+                            if bin { 2 } else { 10 }
+                        ))
+                    }
+                };
+            }
+            14 if len != 8 => return Err(format!("if_tsoffset option with length {len}, not 8")),
+            14 if offset => return Err("more than one if_tsoffset option".into()),
+            14 => {
+                offset = true;
+                let b: [u8; 8] = v.try_into().expect("length checked");
+                iface.offset = match e {
+                    Endianness::Big => i64::from_be_bytes(b),
+                    Endianness::Little => i64::from_le_bytes(b),
+                };
+            }
+            _ => {}
+        }
+        at = value + len.div_ceil(4) * 4;
+    }
+    Ok(iface)
+}
+
+/// A packet block's interface, raw time stamp, original length and captured bytes, as
+/// libpcap's sf-pcapng.c pcap_ng_next_packet reads them (options are not looked at). A
+/// simple packet block is the first interface's, captured up to its snapshot length, at
+/// time stamp 0.
+fn packet_fields<'a>(
+    ty: u32,
+    body: &'a [u8],
+    e: Endianness,
+    ifaces: &[Iface],
+) -> Result<(u32, u64, u32, &'a [u8]), String> {
+    let (iface, t, caplen, origlen, start) = if ty == SPB {
+        if body.len() < 4 {
+            return Err(format!(
+                "{} bytes, too short for its fields",
+                body.len() + 12
+            ));
+        }
+        let origlen = u32_at(body, 0, e);
+        let Some(first) = ifaces.first() else {
+            return Err("no interface description block before it".into());
+        };
+        (0, 0, origlen.min(first.snaplen), origlen, 4)
+    } else {
+        if body.len() < 20 {
+            return Err(format!(
+                "{} bytes, too short for its fields",
+                body.len() + 12
+            ));
+        }
+        let iface = if ty == EPB {
+            u32_at(body, 0, e)
+        } else {
+            u32::from(u16_at(body, 0, e))
+        };
+        let t = u64::from(u32_at(body, 4, e)) << 32 | u64::from(u32_at(body, 8, e));
+        (iface, t, u32_at(body, 12, e), u32_at(body, 16, e), 20)
+    };
+    if caplen as usize > body.len() - start {
+        return Err(format!(
+            "captured length {caplen} runs past the end of the block"
+        ));
+    }
+    Ok((iface, t, origlen, &body[start..start + caplen as usize]))
 }
 
 fn truncated(name: &str, what: &str, off: u64, have: usize, need: usize) -> Error {
@@ -522,6 +735,13 @@ fn block_len(src: &mut Source, name: &str, endian: Option<Endianness>) -> Result
     let have = src.avail().len();
     if have < len {
         return Err(truncated(name, "pcapng block", off, have, len));
+    }
+    let trailer = u32_at(src.avail(), len - 4, endian) as usize;
+    if trailer != len {
+        return Err(Error::msg(format!(
+            "{name}: bad pcapng block at byte offset {off}: its length is {len} at its start \
+             but {trailer} at its end"
+        )));
     }
     Ok(len)
 }
@@ -599,6 +819,10 @@ impl Source {
 
     fn avail(&self) -> &[u8] {
         &self.buf[self.start..self.end]
+    }
+
+    fn avail_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.end]
     }
 
     fn consume(&mut self, n: usize) {
@@ -790,6 +1014,88 @@ mod tests {
             .unwrap();
             assert_eq!(n, pkts.len());
         }
+    }
+
+    /// Records longer than the snapshot length are cut to it (header patched), whether they
+    /// arrive whole or in pieces, by next() and by the fast path alike.
+    #[test]
+    fn records_longer_than_the_snaplen_are_cut() {
+        let long: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+        let pkts: [(u32, u32, &[u8]); 3] = [(1, 0, &long[..100]), (2, 0, &long), (3, 0, b"ab")];
+        let mut file = pcap(0xa1b2c3d4, false, &pkts);
+        file[16..20].copy_from_slice(&1500u32.to_le_bytes());
+        for step in [usize::MAX, 7, 1501] {
+            let mut r = Reader::open(Trickle::new(file.clone(), step), "t").unwrap();
+            assert_eq!(r.first_interface().unwrap(), Some((1, 1500)));
+            let Format::Pcap(h) = r.format() else {
+                panic!()
+            };
+            assert_eq!(h.snaplen, 1500);
+            for (secs, _, data) in pkts {
+                let Some(Ok(Record::Packet(p, Raw::Pcap(raw)))) = r.next() else {
+                    panic!("step {step}: record {secs}")
+                };
+                let keep = data.len().min(1500);
+                assert_eq!(p.data, &data[..keep]);
+                assert_eq!(p.origlen, data.len() as u32 + 10);
+                assert_eq!((raw.incl_len, &raw.data[..]), (keep as u32, &data[..keep]));
+            }
+            assert!(r.next().is_none());
+            let mut r = Reader::open(Trickle::new(file.clone(), step), "t").unwrap();
+            let mut n = 0;
+            r.pcap_records(|data, origlen, rec| {
+                let want = pkts[n].2;
+                let keep = want.len().min(1500);
+                assert_eq!(data, &want[..keep]);
+                assert_eq!(origlen, want.len() as u32 + 10);
+                assert_eq!(
+                    u32::from_le_bytes(rec[8..12].try_into().unwrap()),
+                    keep as u32
+                );
+                assert_eq!(&rec[16..], &want[..keep]);
+                n += 1;
+                Ok(true)
+            })
+            .unwrap();
+            assert_eq!(n, 3);
+        }
+    }
+
+    /// if_tsresol and if_tsoffset, as libpcap converts them.
+    #[test]
+    fn interface_time_stamps() {
+        let idb = |opts: &[(u16, &[u8])]| {
+            let mut b = vec![1, 0, 0, 0, 0, 0, 0, 0];
+            for (code, v) in opts {
+                b.extend(code.to_le_bytes());
+                b.extend((v.len() as u16).to_le_bytes());
+                b.extend(*v);
+                b.resize(b.len().div_ceil(4) * 4, 0);
+            }
+            parse_idb(&b, Endianness::Little)
+        };
+        let i = idb(&[]).unwrap();
+        assert_eq!(
+            (i.linktype, i.snaplen, i.units, i.offset),
+            (1, 262_144, 1_000_000, 0)
+        );
+        let i = idb(&[(9, &[0x80 | 63]), (14, &(-5i64).to_le_bytes())]).unwrap();
+        assert_eq!((i.units, i.offset), (1 << 63, -5));
+        let t = i.timestamp(u64::MAX);
+        assert_eq!((t.secs as i64, t.nanos, t.nano), (-4, 999_999_999, true));
+        let i = idb(&[(9, &[19])]).unwrap();
+        let t = i.timestamp(10u64.pow(19) + 5 * 10u64.pow(9));
+        assert_eq!((t.secs, t.nanos), (1, 0));
+        assert_eq!(
+            idb(&[(9, &[3])]).unwrap().timestamp(1_500).nanos,
+            500_000_000
+        );
+        assert!(idb(&[(9, &[20])]).is_err());
+        assert!(idb(&[(9, &[0x80 | 64])]).is_err());
+        assert!(idb(&[(9, &[6]), (9, &[6])]).is_err());
+        assert!(idb(&[(14, &[0; 4])]).is_err());
+        // Options after opt_endofopt are not read.
+        assert_eq!(idb(&[(0, &[]), (9, &[20])]).unwrap().units, 1_000_000);
     }
 
     /// A read error is reported as one, after the records read before it.
