@@ -146,11 +146,24 @@ fn install_signals() -> Result<OwnedFd, Error> {
         Signal::SIGHUP,
         Signal::SIGUSR1,
     ] {
+        // Cooperate with nohup(1): a SIGHUP ignored when we start stays ignored, as in
+        // tcpdump's main().
+        if s == Signal::SIGHUP && ignored(libc::SIGHUP) {
+            continue;
+        }
         // SAFETY: the handler only touches atomics and calls write(2).
         unsafe { sigaction(s, &act) }
             .map_err(|e| Error::msg(format!("sigaction: {}", e.desc())))?;
     }
     Ok(rd)
+}
+
+/// Whether `sig` is ignored (SIG_IGN), as inherited from whoever started us.
+fn ignored(sig: libc::c_int) -> bool {
+    // SAFETY: a query only (no new action); `old` is plain data the kernel fills.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    r == 0 && old.sa_sigaction == libc::SIG_IGN
 }
 
 fn drain(fd: RawFd) {

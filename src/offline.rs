@@ -37,9 +37,30 @@ fn open_input(path: &Path, name: &str) -> Result<File, Error> {
     File::open(path).map_err(|e| Error::io(name, &e))
 }
 
+/// Refuses `-w OUT` when OUT is the file being read (`-r X -w X`, or another name for it:
+/// a link, `./X`): opening it for writing would truncate the input before it is read
+/// (tcpdump does, and loses the file). Same device and inode, as `cp` checks.
+fn refuse_writing_over_input(input: &File, name: &str, out: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(i), Ok(o)) = (input.metadata(), std::fs::metadata(out)) else {
+        return Ok(());
+    };
+    if i.is_file() && (i.dev(), i.ino()) == (o.dev(), o.ino()) {
+        return Err(Error::msg(format!(
+            "{}: is the file being read (-r {name}); refusing to write over it",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
     let name = path.display().to_string();
-    let mut reader = Reader::open(open_input(path, &name)?, &name)?;
+    let input = open_input(path, &name)?;
+    if let Some(out) = &cfg.write {
+        refuse_writing_over_input(&input, &name, out)?;
+    }
+    let mut reader = Reader::open(input, &name)?;
     let Some((linktype, snaplen)) = reader.first_interface()? else {
         return Err(Error::msg(format!(
             "{name}: the capture file has no Interface Description Blocks"

@@ -908,3 +908,25 @@ fn pipe_to_pipe_is_live() {
         .unwrap_or(seen);
     assert_eq!(all, pcap_file(opts, &recs));
 }
+
+#[test]
+fn writing_over_the_file_being_read_is_refused() {
+    // `-r X -w X` truncated X before reading it (tcpdump does too).
+    let d = TempDir::new("over");
+    let input = pcap_file(PcapOpts::default(), &records(&some_frames(3), false));
+    let x = d.file("x.pcap", &input);
+    let link = d.path("link.pcap");
+    std::os::unix::fs::symlink(&x, &link).unwrap();
+    let dot = d.path(".").join("x.pcap").display().to_string();
+    for out in [x.clone(), link.display().to_string(), dot] {
+        let r = run(&["-r", &x, "-w", &out]);
+        assert_eq!(
+            assert_one_line_error(&r),
+            format!("bpfdump: {out}: is the file being read (-r {x}); refusing to write over it")
+        );
+        assert_eq!(std::fs::read(&x).unwrap(), input, "the input is intact");
+    }
+    // Another file is fine.
+    let r = run(&["-r", &x, "-w", d.path("y.pcap").to_str().unwrap()]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+}

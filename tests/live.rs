@@ -15,6 +15,7 @@
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,6 +67,7 @@ scenarios!(
     snaplen_and_buffer_options,
     drops_privileges,
     loopback_packets_once,
+    sighup_ignored_at_start_stays_ignored,
 );
 
 // ----------------------------------------------------------------------------- helpers
@@ -569,6 +571,44 @@ fn count_stops_after_five(tool: &Tool, test: &str) {
     if let Some(lines) = tcpdump_read(test, &file, &[]) {
         assert_eq!(lines.len(), 5, "{lines:?}");
     }
+}
+
+/// (18) A SIGHUP ignored when the capture starts (`nohup bpfdump ...`) stays ignored: the
+/// capture goes on through a SIGHUP, as tcpdump's does (it replaced an inherited SIG_IGN
+/// with its handler, and stopped).
+fn sighup_ignored_at_start_stays_ignored(tool: &Tool, test: &str) {
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    let file = dir.path("hup.pcap");
+    let _sinks = lab.sinks(Side::A, &[5821]);
+    let mut a = args(&["-i", &lab.dev(Side::A), "-c", "3", "-w"]);
+    a.push(file.display().to_string());
+    a.extend(args(&["udp", "port", "5821"]));
+    let mut cap = lab.capture_adjusted(Side::A, tool, &a, |c| {
+        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            c.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            })
+        };
+    });
+    ethernet(tool, &lab, &cap.wait_listening());
+    cap.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        cap.exited().is_none(),
+        "{}: stopped by a SIGHUP it started out ignoring",
+        tool.name
+    );
+    let s = lab.udp4(Side::B, 0);
+    let want: Vec<_> = (0..3)
+        .map(|i| send(&s, (lab.ip4(Side::A), 5821), payload("h", i, 40)))
+        .collect();
+    let done = cap.finish();
+    done.assert_success();
+    let c = load(&file);
+    assert_eq!(c.dgrams(), want, "{}", c.listing());
 }
 
 /// A packet's identity for the direction test.

@@ -470,6 +470,20 @@ impl Lab {
         Running::spawn(self.command(side, &tool.path), tool, args, false).0
     }
 
+    /// As [`Lab::capture`], the command adjusted first (e.g. a signal disposition set in
+    /// `pre_exec`, which `ip netns exec` and then the tool inherit).
+    pub fn capture_adjusted(
+        &self,
+        side: Side,
+        tool: &Tool,
+        args: &[String],
+        adjust: impl FnOnce(&mut Command),
+    ) -> Running {
+        let mut c = self.command(side, &tool.path);
+        adjust(&mut c);
+        Running::spawn(c, tool, args, false).0
+    }
+
     /// Starts `tool ARGS` inside `side`'s namespace; its stdout is handed back (for `-w -`).
     pub fn capture_piped(
         &self,
