@@ -2,7 +2,7 @@
 # capture.sh: offered load on a veth pair, captured by bpfdump and by tcpdump in the same run.
 #
 # For each filter (all packets: `udp`; 1%: `udp dst port $PORT`), each offered load and each
-# tool, starts the capture in namespace a on bpl-va (`-i bpl-va -n -w FILE FILTER`), waits for
+# tool, starts the capture in namespace PREFIX-a on PREFIX-va (`-i PREFIX-va -n -w FILE FILTER`), waits for
 # its "listening on" line, sends COUNT packets from namespace b with examples/blast.rs, waits
 # SETTLE seconds, stops the capture with SIGINT and reports packets sent, captured (records in
 # the written file), dropped (the tool's own "N packets dropped by kernel"), CPU seconds of the
@@ -26,8 +26,11 @@
 #   OUT=                 directory for the captures (default: a fresh one under /dev/shm,
 #                        removed at the end unless KEEP=1)
 #   LAB=../shared/lab    the netns-lab directory, relative to the repository
-# Traffic stays inside the two namespaces netns-lab creates (prefix bpl); nothing leaves the
-# machine. Every wait is bounded.
+#   PREFIX=cb<pid>       the netns-lab name (namespaces PREFIX-a, PREFIX-b, device PREFIX-va);
+#                        a lab that already exists under that name is used and left up at
+#                        the end: only a lab this run made is taken down
+# Traffic stays inside the two namespaces of the lab; nothing leaves the machine. Every wait
+# is bounded.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +45,7 @@ MODE=${MODE:-packet}
 SETTLE=${SETTLE:-1.5}
 RUNS=${RUNS:-1}
 LAB=${LAB:-../shared/lab}
+PREFIX=${PREFIX:-cb$$}
 case $LAB in /*) lab=$LAB ;; *) lab=$repo/$LAB ;; esac
 netns_lab=$lab/netns-lab
 
@@ -79,11 +83,15 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$cap_pid" 2>/dev/null || break; sleep 0.1; done
     pkill -KILL -P "$cap_pid" 2>/dev/null || true
   fi
-  "$netns_lab" down || true
+  if [ "$made_lab" = 1 ]; then "$netns_lab" down "$PREFIX" || true; fi
   if [ -z "${OUT:-}" ] && [ "${KEEP:-0}" != 1 ]; then rm -rf "$out"; fi
 }
+made_lab=0
 trap cleanup EXIT
-"$netns_lab" up >/dev/null
+if ! "$netns_lab" status "$PREFIX" >/dev/null 2>&1; then
+  made_lab=1
+fi
+"$netns_lab" up "$PREFIX" >/dev/null
 
 case $PIN in
   split) cap_pin=(taskset -c 0); snd_pin=(taskset -c 1) ;;
@@ -163,7 +171,7 @@ softnet_drops() {
 
 # Does this bpfdump capture live yet? (It says "not supported yet" or rejects -i when not.)
 probe=0
-timeout 2 ip netns exec bpl-a "$bpfdump" -i bpl-va -c 1 -w /dev/null >"$out/probe.log" 2>&1 || probe=$?
+timeout 2 ip netns exec "$PREFIX-a" "$bpfdump" -i "$PREFIX-va" -c 1 -w /dev/null >"$out/probe.log" 2>&1 || probe=$?
 if [ $probe -ne 0 ] && [ $probe -ne 124 ]; then
   echo "bpfdump cannot capture live yet ($(head -1 "$out/probe.log")); running tcpdump only" >&2
   TOOLS=$(for t in $TOOLS; do case $t in bpfdump*) ;; *) printf '%s ' "$t" ;; esac; done)
@@ -181,15 +189,15 @@ run_one() {
   local cmd=()
   case $tool in
     none) ;;
-    bpfdump) cmd=("$bpfdump" -i bpl-va -n -w "$pcap" $filt) ;;
-    bpfdump-B*) cmd=("$bpfdump" -i bpl-va -n -B "${tool#bpfdump-B}" -w "$pcap" $filt) ;;
-    tcpdump) cmd=("$tcpdump_bin" -i bpl-va -n -Z root -w "$pcap" $filt) ;;
+    bpfdump) cmd=("$bpfdump" -i "$PREFIX-va" -n -w "$pcap" $filt) ;;
+    bpfdump-B*) cmd=("$bpfdump" -i "$PREFIX-va" -n -B "${tool#bpfdump-B}" -w "$pcap" $filt) ;;
+    tcpdump) cmd=("$tcpdump_bin" -i "$PREFIX-va" -n -Z root -w "$pcap" $filt) ;;
     *) die "unknown tool $tool" ;;
   esac
   rm -f "$pcap" "$log" "$ru" "$sru"
   local pid=
   if [ ${#cmd[@]} -gt 0 ]; then
-    ip netns exec bpl-a "${cap_pin[@]}" "$py" -c "$rusage_py" "$ru" -- "${cmd[@]}" 2>"$log" &
+    ip netns exec "$PREFIX-a" "${cap_pin[@]}" "$py" -c "$rusage_py" "$ru" -- "${cmd[@]}" 2>"$log" &
     pid=$!
     cap_pid=$pid
     local i
@@ -208,7 +216,7 @@ run_one() {
     line="sent=0 seconds=0 pps=0"
     echo "0 0 0 0" >"$sru"
   else
-    line=$(ip netns exec bpl-b "${snd_pin[@]}" "$py" -c "$rusage_py" "$sru" -- \
+    line=$(ip netns exec "$PREFIX-b" "${snd_pin[@]}" "$py" -c "$rusage_py" "$sru" -- \
       "$blast" --mode "$MODE" --dst-mac 02:00:00:00:00:01 --rate "$rate" --size "$size" \
       --ports 100 10.200.0.1 "$PORT" "$COUNT") || die "sender failed"
   fi
