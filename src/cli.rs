@@ -472,6 +472,26 @@ impl Config {
             }
         };
         let rotating = rotate_bytes.is_some() || rotate_secs.is_some();
+        // Options that shape the file -w writes mean nothing without it: say so rather than
+        // ignore them (tcpdump ignores them).
+        if a.write.is_none() {
+            let for_w = [
+                (a.file_size.is_some(), "-C"),
+                (a.rotate_seconds.is_some(), "-G"),
+                (a.file_count.is_some(), "-W"),
+                (a.pcapng, "--pcapng"),
+            ];
+            if let Some((_, f)) = for_w.iter().find(|(on, _)| *on) {
+                return Err(Error::msg(format!(
+                    "{f} shapes the file -w writes: give -w FILE (without it nothing is written)"
+                )));
+            }
+        }
+        if max_files.is_some() && !rotating {
+            return Err(Error::msg(
+                "-W limits the files -C or -G make: give one of them, or drop -W",
+            ));
+        }
         if rotating && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
             return Err(Error::msg(
                 "-C and -G write a series of files: give -w a file name, not -",

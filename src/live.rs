@@ -507,6 +507,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
                 flush_each: cfg.live.packet_buffered,
                 filter: expr.trim().to_string(),
                 app,
+                protect: None,
             },
             (!iface.is_any()).then(|| (iface.index, iface.name.clone())),
         )?),

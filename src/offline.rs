@@ -10,10 +10,17 @@ use crate::error::Error;
 use crate::filter::{describe_linktype, dump_text, Filters};
 use crate::output::{stdout_file, CaptureWriter};
 use crate::print::Printer;
-use crate::reader::{Reader, Record};
+use crate::reader::{Format, Reader, Record};
+use crate::savefile::{Direction, FileFormat, LivePacket, SaveConfig, SaveFile, Written};
+use pcap_file::pcap::PcapTsResolution as TsResolution;
 
 enum Sink {
+    /// `-w`: kept records copied as they are.
     File(CaptureWriter),
+    /// `-w` with `-C`, `-G`, `-W`, `--pcapng` or `--nano`: kept packets written anew, as a
+    /// live capture writes them (rotation, format, timestamp precision), all of the file's
+    /// one link type.
+    Series(SaveFile, u32),
     Summary(Printer<File>),
 }
 
@@ -21,9 +28,20 @@ impl Sink {
     fn finish(self) -> Result<(), Error> {
         match self {
             Sink::File(w) => w.finish(),
+            Sink::Series(s, _) => s.finish(None),
             Sink::Summary(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
         }
     }
+}
+
+/// Whether `-w` must write anew: the options that shape the output file.
+fn converting(cfg: &Config) -> bool {
+    let l = &cfg.live;
+    l.rotate_bytes.is_some()
+        || l.rotate_secs.is_some()
+        || l.max_files.is_some()
+        || l.pcapng
+        || l.nanos
 }
 
 fn open_input(path: &Path, name: &str) -> Result<File, Error> {
@@ -60,6 +78,10 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
     if let Some(out) = &cfg.write {
         refuse_writing_over_input(&input, &name, out)?;
     }
+    let input_id = input.metadata().ok().filter(|m| m.is_file()).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    });
     let mut reader = Reader::open(input, &name)?;
     let Some((linktype, snaplen)) = reader.first_interface()? else {
         return Err(Error::msg(format!(
@@ -72,6 +94,7 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
         describe_linktype(linktype)
     );
 
+    let filter_text = expr.trim().to_string();
     let mut filters = Filters::new(expr, cfg);
     // Compile now, so a bad expression is reported before any packet is read.
     let first = filters.program(linktype, snaplen)?;
@@ -87,13 +110,37 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
     }
 
     let mut sink = match &cfg.write {
+        Some(out) if converting(cfg) => {
+            // A nanosecond pcap keeps its digits; otherwise microseconds, unless --nano (as
+            // tcpdump writes what it reads at the precision it opened the file with).
+            let nano_input = matches!(reader.format(), Format::Pcap(h) if h.ts_resolution == TsResolution::NanoSecond);
+            let save = SaveConfig {
+                path: out.clone(),
+                format: if cfg.live.pcapng {
+                    FileFormat::PcapNg
+                } else {
+                    FileFormat::Pcap
+                },
+                linktype,
+                snaplen,
+                nanos: cfg.live.nanos || nano_input,
+                rotate_bytes: cfg.live.rotate_bytes,
+                rotate_secs: cfg.live.rotate_secs,
+                max_files: cfg.live.max_files,
+                flush_each: cfg.live.packet_buffered,
+                filter: filter_text,
+                app: format!("bpfdump {}", env!("CARGO_PKG_VERSION")),
+                protect: input_id,
+            };
+            Sink::Series(SaveFile::create(save, Some((0, String::new())))?, linktype)
+        }
         Some(out) => Sink::File(CaptureWriter::create(out, reader.format())?),
         None => Sink::Summary(Printer::new(
             stdout_file().map_err(|e| Error::io("stdout", &e))?,
             cfg.print.clone(),
         )),
     };
-    let result = filter_loop(cfg, &mut reader, &mut filters, &mut sink);
+    let result = filter_loop(cfg, &name, &mut reader, &mut filters, &mut sink);
     // Whatever stopped the loop, what was kept so far is flushed; an error there (the
     // output's) is the one to report.
     let finished = sink.finish();
@@ -102,6 +149,7 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
 
 fn filter_loop(
     cfg: &Config,
+    name: &str,
     reader: &mut Reader,
     filters: &mut Filters,
     sink: &mut Sink,
@@ -142,6 +190,28 @@ fn filter_loop(
                         w.packet(&raw)?;
                         if cfg.live.packet_buffered {
                             w.flush()?;
+                        }
+                    }
+                    Sink::Series(out, linktype) => {
+                        if p.linktype != *linktype {
+                            return Err(Error::msg(format!(
+                                "{}: a packet of link type {} after ones of {}: -C, -G, -W, \
+                                 --pcapng and --nano write one link type; -w alone copies the \
+                                 file as it is",
+                                name, p.linktype, linktype
+                            )));
+                        }
+                        let written = out.packet(&LivePacket {
+                            ts_sec: p.ts.secs,
+                            ts_nsec: p.ts.nanos,
+                            data: p.data,
+                            orig_len: p.origlen,
+                            ifindex: 0,
+                            ifname: "",
+                            direction: Direction::Unknown,
+                        })?;
+                        if written == Written::LimitReached {
+                            break;
                         }
                     }
                     Sink::Summary(pr) => pr.packet(&p).map_err(|e| Error::io("stdout", &e))?,

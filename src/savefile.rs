@@ -81,6 +81,9 @@ pub struct SaveConfig {
     pub filter: String,
     /// shb_userappl, e.g. "bpfdump 0.1.0" (left out if empty).
     pub app: String,
+    /// (device, inode) of a file never to write over: the capture file being read, when
+    /// `-r` feeds this writer (a rotated name can be the input's).
+    pub protect: Option<(u64, u64)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -359,6 +362,15 @@ impl State {
 
     /// Opens `name` and writes its headers.
     fn open(&mut self, name: PathBuf) -> Result<(), Error> {
+        if let (Some(id), Ok(m)) = (self.cfg.protect, std::fs::metadata(&name)) {
+            use std::os::unix::fs::MetadataExt;
+            if (m.dev(), m.ino()) == id {
+                return Err(Error::msg(format!(
+                    "{}: is the file being read; refusing to write over it",
+                    name.display()
+                )));
+            }
+        }
         self.name = name;
         let (out, ledger) = Ledger::open(&self.name, BUF_SIZE, false)?;
         let mut cur = Current {
@@ -844,6 +856,7 @@ mod tests {
             flush_each: false,
             filter: String::new(),
             app: "bpfdump test".to_string(),
+            protect: None,
         }
     }
 

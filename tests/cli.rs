@@ -930,3 +930,99 @@ fn writing_over_the_file_being_read_is_refused() {
     let r = run(&["-r", &x, "-w", d.path("y.pcap").to_str().unwrap()]);
     assert_eq!(r.code(), Some(0), "{}", r.stderr);
 }
+
+/// 2,000 frames of 1,000 bytes: 2 MB, for -C 1 (one million bytes a file).
+fn big_input() -> Vec<u8> {
+    let frames: Vec<Vec<u8>> = (0..2000)
+        .map(|i| tcp_frame([10, 0, 0, 1], [10, 0, 0, 2], 80, 1024 + (i % 50) as u16, 946))
+        .collect();
+    pcap_file(PcapOpts::default(), &records(&frames, false))
+}
+
+#[test]
+fn reading_with_writing_options_writes_as_live() {
+    // -C, -W, --pcapng and --nano with -r were ignored (`-r f.pcap --pcapng -w x` wrote pcap).
+    let d = TempDir::new("offw");
+    let input = big_input();
+    let inp = d.file("in.pcap", &input);
+    let (_, frames) = parse_pcap(&input);
+
+    // -C 1: files of just over a million bytes, as tcpdump names and fills them.
+    let base = d.path("part");
+    let r = run(&["-r", &inp, "-w", base.to_str().unwrap(), "-C", "1"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    let mut all = Vec::new();
+    let names: Vec<String> = std::iter::once("part".to_string())
+        .chain((1..10).map(|i| format!("part{i}")))
+        .take_while(|n| d.path(n).exists())
+        .collect();
+    assert_eq!(names.len(), 3, "2.03 MB in files of a million bytes: {names:?}");
+    for (i, name) in names.iter().enumerate() {
+        let bytes = std::fs::read(d.path(name)).unwrap();
+        assert!(bytes.len() > 1_000_000 || i == 2, "{name}: {}", bytes.len());
+        let (_, recs) = parse_pcap(&bytes);
+        all.extend(recs);
+    }
+    assert_eq!(all, frames, "every packet, in order, across the files");
+
+    // -C 1 -W 1: one name, reused.
+    let one = d.path("one");
+    let r = run(&["-r", &inp, "-w", one.to_str().unwrap(), "-C", "1", "-W", "1"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    assert!(!d.path("one1").exists() && !d.path("one0").exists());
+
+    // --pcapng: a pcapng file with the same packets.
+    let ng = d.path("x.pcapng");
+    let r = run(&["-r", &inp, "--pcapng", "-w", ng.to_str().unwrap(), "tcp"]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    let blocks = parse_pcapng(&std::fs::read(&ng).unwrap());
+    assert_eq!(blocks[0].0, 0x0A0D_0D0A, "a section header first");
+    assert_eq!(blocks.iter().filter(|b| b.0 == 6).count(), frames.len());
+
+    // --nano: a nanosecond pcap.
+    let nano = d.path("n.pcap");
+    let r = run(&["-r", &inp, "--nano", "-w", nano.to_str().unwrap()]);
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
+    let bytes = std::fs::read(&nano).unwrap();
+    assert_eq!(&bytes[..4], &0xa1b2_3c4du32.to_le_bytes());
+
+    // A rotated name that is the input's: refused, the input intact.
+    let q1 = d.file("q1", &input);
+    let r = run(&["-r", &q1, "-w", d.path("q").to_str().unwrap(), "-C", "1"]);
+    assert_eq!(r.code(), Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("q1: is the file being read; refusing to write over it"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&q1).unwrap(), input);
+
+    // Without -w these shape nothing: refused, not ignored.
+    for flag in [&["-C", "1"][..], &["--pcapng"], &["-G", "5"]] {
+        let mut a = vec!["-r", inp.as_str()];
+        a.extend_from_slice(flag);
+        let line = assert_one_line_error(&run(&a));
+        assert!(line.contains("shapes the file -w writes"), "{line}");
+    }
+    let line = assert_one_line_error(&run(&["-r", &inp, "-W", "2", "-w", one.to_str().unwrap()]));
+    assert!(line.contains("-W limits the files -C or -G make"), "{line}");
+
+    // And tcpdump splits the same way, byte for byte.
+    if have_tcpdump() {
+        let theirs = d.path("theirs");
+        let ok = std::process::Command::new("tcpdump")
+            .args(["-Z", "root", "-r", &inp, "-w", theirs.to_str().unwrap(), "-C", "1"])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if ok {
+            for (a, b) in [("part", "theirs"), ("part1", "theirs1"), ("part2", "theirs2")] {
+                assert!(
+                    std::fs::read(d.path(a)).unwrap() == std::fs::read(d.path(b)).unwrap(),
+                    "{a} differs from tcpdump's {b}"
+                );
+            }
+        }
+    }
+}
