@@ -14,6 +14,8 @@ mod decnet;
 mod dns;
 mod ether;
 mod ethmisc;
+#[cfg(test)]
+mod fuzz;
 mod geneve;
 mod gre;
 mod hex;
@@ -230,48 +232,15 @@ mod tests {
     use crate::reader::Timestamp;
     use proptest::prelude::*;
 
-    const LINKTYPES: [u32; 6] = [1, 113, 276, 101, 12, 14];
+    use super::fuzz::{option_sets, packet, printer, LINKTYPES};
 
-    fn option_sets() -> Vec<Options> {
-        let mut v = Vec::new();
-        for verbose in 0..=3 {
-            for (link, quiet, hex, hex_ascii, ascii) in [
-                (false, false, 0, false, 0),
-                (true, false, 1, false, 0),
-                (false, true, 2, true, 0),
-                (true, false, 0, false, 2),
-            ] {
-                v.push(Options {
-                    numeric: 2,
-                    verbose,
-                    link,
-                    quiet,
-                    hex,
-                    hex_ascii,
-                    ascii,
-                    ..Options::default()
-                });
-            }
-        }
-        v
-    }
-
+    /// Every link type, with every flag set (fuzz::option_sets: -v..-vvv, -e, -q, -x, -xx,
+    /// -X, -XX, -A, -AA, -S, -#, -n levels).
     fn print_all(data: &[u8], origlen: u32) {
         for o in option_sets() {
-            let mut pr = Printer::new(Vec::new(), o);
+            let mut pr = printer(&o);
             for lt in LINKTYPES {
-                let p = Packet {
-                    linktype: lt,
-                    snaplen: 262_144,
-                    ts: Timestamp {
-                        secs: 1_700_000_000,
-                        nanos: 0,
-                        nano: false,
-                    },
-                    origlen,
-                    data,
-                };
-                pr.packet(&p).unwrap();
+                pr.packet(&packet(lt, data, origlen)).unwrap();
             }
             pr.flush().unwrap();
         }
