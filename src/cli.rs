@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
 use filter_compiler::LinkType;
 
 use crate::error::Error;
@@ -17,13 +17,6 @@ pub const MAX_SNAPLEN: u32 = 262_144;
 /// (the kernel zeroes and maps every page of the ring, ~0.1 ms per MiB, which dominates a
 /// capture that keeps little). --help states it; a test checks the two agree.
 pub const DEFAULT_RING_KIB: u64 = 8192;
-
-const LINKTYPES: [LinkType; 4] = [
-    LinkType::En10mb,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Raw,
-];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +46,11 @@ struct Args {
     /// Read packets from a pcap or pcapng file ("-" for standard input)
     #[arg(short = 'r', value_name = "FILE")]
     read: Option<PathBuf>,
+
+    /// Read the capture files named in FILE, one a line ("-" for standard input), in turn,
+    /// as one capture (one filter, one -c count, one -w output)
+    #[arg(short = 'V', value_name = "FILE")]
+    read_list: Option<PathBuf>,
 
     /// Write the matching packets, unchanged, to a capture file ("-" for standard output)
     #[arg(short = 'w', value_name = "FILE")]
@@ -139,6 +137,18 @@ struct Args {
     /// With -w, write pcapng instead of pcap
     #[arg(long = "pcapng")]
     pcapng: bool,
+
+    /// Time stamps of a live capture: host (the kernel's, the only kind bpfdump takes)
+    #[arg(short = 'j', long = "time-stamp-type", value_name = "TYPE")]
+    tstamp_type: Option<String>,
+
+    /// List the time stamp types of the interface, and exit
+    #[arg(short = 'J', long = "list-time-stamp-types")]
+    list_tstamp_types: bool,
+
+    /// With -w, also print each packet written (on standard output)
+    #[arg(long = "print")]
+    print_too: bool,
 
     /// Do not resolve host names (-n), nor port and protocol names (-nn)
     #[arg(short = 'n', action = ArgAction::Count)]
@@ -236,9 +246,24 @@ struct Args {
     )]
     flows: Option<String>,
 
-    /// Print version (long only: tcpdump's -V means something else)
-    #[arg(long = "version", action = ArgAction::Version)]
-    version: Option<bool>,
+    /// Print the version and what the filter compiler handles (long only: tcpdump's -V
+    /// means something else)
+    #[arg(long = "version")]
+    version: bool,
+
+    /// Print the manual page (roff), e.g. `bpfdump --man | man -l -`, or save it as
+    /// /usr/local/share/man/man8/bpfdump.8
+    #[arg(long = "man", help_heading = "Installation")]
+    man: bool,
+
+    /// Print a completion script for SHELL: bash, zsh, fish, elvish or powershell (e.g.
+    /// `bpfdump --completions bash > /etc/bash_completion.d/bpfdump`)
+    #[arg(
+        long = "completions",
+        value_name = "SHELL",
+        help_heading = "Installation"
+    )]
+    completions: Option<clap_complete::Shell>,
 
     /// Filter expression (pcap-filter(7)); the words are joined with spaces
     #[arg(value_name = "EXPRESSION")]
@@ -327,9 +352,15 @@ pub struct Live {
 #[derive(Debug)]
 pub struct Config {
     pub print: crate::print::Options,
+    /// --print: with -w, print the packets written too.
+    pub print_too: bool,
+    /// -J: list the interface's time stamp types.
+    pub list_tstamp_types: bool,
     pub live: Live,
     pub dump: Option<DumpFormat>,
     pub read: Option<PathBuf>,
+    /// -V: a file naming capture files to read in turn.
+    pub read_list: Option<PathBuf>,
     pub write: Option<PathBuf>,
     pub count: Option<u64>,
     pub filter: FilterSource,
@@ -370,7 +401,53 @@ where
             };
         }
     };
+    if args.version {
+        return Ok(Parsed::Info(version_text()));
+    }
+    if args.man {
+        return man_page().map(Parsed::Info);
+    }
+    if let Some(shell) = args.completions {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Args::command(), "bpfdump", &mut out);
+        return Ok(Parsed::Info(String::from_utf8_lossy(&out).into_owned()));
+    }
     Config::from_args(args).map(|c| Parsed::Run(Box::new(c)))
+}
+
+/// `--version`: the version, then what the filter compiler handles.
+pub fn version_text() -> String {
+    let mut s = format!(
+        "bpfdump {}
+",
+        env!("CARGO_PKG_VERSION")
+    );
+    s += "filter compiler: pcap-filter(7) expressions, no libpcap
+";
+    for b in filter_compiler::BACKENDS {
+        s += &format!(
+            "  back end: {b}
+"
+        );
+    }
+    s += &format!(
+        "  link types: {}
+",
+        LinkType::ALL.map(LinkType::name).join(", ")
+    );
+    s += "capture: AF_PACKET with a TPACKET_V3 ring; files: pcap and pcapng
+";
+    s
+}
+
+/// The manual page, from the same definition as --help (section 8, as tcpdump's).
+pub fn man_page() -> Result<String, Error> {
+    let cmd = Args::command();
+    let man = clap_mangen::Man::new(cmd).section("8");
+    let mut out = Vec::new();
+    man.render(&mut out)
+        .map_err(|e| Error::msg(format!("rendering the manual page: {e}")))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// clap's multi-line usage error as one line: its first line, without the `error: ` prefix.
@@ -399,7 +476,7 @@ impl Config {
             Some(name) => LinkType::from_name(name).ok_or_else(|| {
                 Error::msg(format!(
                     "invalid data link type {name} (valid: {})",
-                    LINKTYPES.map(LinkType::name).join(", ")
+                    LinkType::ALL.map(LinkType::name).join(", ")
                 ))
             })?,
         };
@@ -487,6 +564,38 @@ impl Config {
                 )));
             }
         }
+        // libpcap's time stamp types (pcap-tstamp(7)); only host ones are what we take.
+        if let Some(t) = &a.tstamp_type {
+            const TYPES: [&str; 6] = [
+                "host",
+                "host_lowprec",
+                "host_hiprec",
+                "host_hiprec_unsynced",
+                "adapter",
+                "adapter_unsynced",
+            ];
+            if !TYPES.contains(&t.to_ascii_lowercase().as_str()) {
+                return Err(Error::msg(format!("invalid time stamp type {t}")));
+            }
+            if a.read.is_some() || a.read_list.is_some() {
+                return Err(Error::msg(
+                    "-j sets how a live capture is time-stamped; a file's time stamps are as \
+                     recorded (drop -j)",
+                ));
+            }
+            if !t.eq_ignore_ascii_case("host") {
+                return Err(Error::msg(format!(
+                    "-j {t}: bpfdump takes the kernel's host time stamps only, not the \
+                     adapter's (-J lists what works)"
+                )));
+            }
+        }
+        if a.print_too && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
+            return Err(Error::msg(
+                "--print with -w -: the packets and the printed lines would both go to \
+                 standard output; give -w a file name",
+            ));
+        }
         if max_files.is_some() && !rotating {
             return Err(Error::msg(
                 "-W limits the files -C or -G make: give one of them, or drop -W",
@@ -495,6 +604,14 @@ impl Config {
         if rotating && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
             return Err(Error::msg(
                 "-C and -G write a series of files: give -w a file name, not -",
+            ));
+        }
+        if a.read.is_some() && a.read_list.is_some() {
+            return Err(Error::msg("-V and -r are mutually exclusive"));
+        }
+        if a.interface.is_some() && a.read_list.is_some() {
+            return Err(Error::msg(
+                "-i and -V: capture live or read files, not both",
             ));
         }
         if a.interface.is_some() && a.read.is_some() {
@@ -533,9 +650,12 @@ impl Config {
         };
         Ok(Config {
             print,
+            print_too: a.print_too,
+            list_tstamp_types: a.list_tstamp_types,
             live,
             dump,
             read: a.read,
+            read_list: a.read_list,
             write: a.write,
             count,
             filter,
@@ -606,7 +726,7 @@ fn ebpf_options(a: &Args) -> Result<Option<Ebpf>, Error> {
     } else {
         "--ebpf"
     };
-    if a.read.is_some() {
+    if a.read.is_some() || a.read_list.is_some() {
         return Err(Error::msg(format!(
             "{flag} counts in the kernel, on a live interface (-i): it does not read files (-r)"
         )));

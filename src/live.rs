@@ -92,6 +92,16 @@ fn choose_interface(cfg: &Config) -> Result<Iface, Error> {
     }
 }
 
+/// `-J`: the time stamp types of the interface, as tcpdump lists them. An AF_PACKET socket
+/// time-stamps in the kernel; bpfdump takes no other kind (no SO_TIMESTAMPING).
+pub fn tstamp_types(cfg: &Config) -> Result<String, Error> {
+    let iface = choose_interface(cfg)?;
+    Ok(format!(
+        "Time stamp types for {} (use option -j to set):\n  host (Host)\n",
+        iface.name
+    ))
+}
+
 /// Compiles for the kernel, keeping only packets of direction `dir`.
 fn compile(cfg: &Config, iface: &Iface, expr: &str, dir: Direction) -> Result<Program, Error> {
     let resolver = SystemResolver::default();
@@ -214,24 +224,38 @@ impl Counters {
 }
 
 enum Sink {
-    File(SaveFile),
+    /// -w; with --print, a printer too.
+    File(SaveFile, Option<Box<Printer<std::fs::File>>>),
     Print(Box<Printer<std::fs::File>>),
 }
 
 impl Sink {
     fn flush(&mut self) -> Result<(), Error> {
         match self {
-            Sink::File(f) => f.flush(),
+            Sink::File(f, p) => {
+                f.flush()?;
+                match p {
+                    Some(p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+                    None => Ok(()),
+                }
+            }
             Sink::Print(p) => p.flush().map_err(|e| Error::io("stdout", &e)),
         }
     }
     fn finish(self, c: &Counters) -> Result<(), Error> {
         match self {
-            Sink::File(f) => f.finish(Some(savefile::Stats {
-                received: c.received,
-                dropped: c.dropped,
-                delivered: c.captured,
-            })),
+            Sink::File(f, p) => {
+                let printed = match p {
+                    Some(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+                    None => Ok(()),
+                };
+                f.finish(Some(savefile::Stats {
+                    received: c.received,
+                    dropped: c.dropped,
+                    delivered: c.captured,
+                }))
+                .and(printed)
+            }
             Sink::Print(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
         }
     }
@@ -490,27 +514,36 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     let linktype = iface.linktype.linktype();
     let app = format!("bpfdump {}", env!("CARGO_PKG_VERSION"));
     let mut sink = match &cfg.write {
-        Some(path) => Sink::File(SaveFile::create(
-            SaveConfig {
-                path: path.clone(),
-                format: if cfg.live.pcapng {
-                    savefile::FileFormat::PcapNg
-                } else {
-                    savefile::FileFormat::Pcap
+        Some(path) => Sink::File(
+            SaveFile::create(
+                SaveConfig {
+                    path: path.clone(),
+                    format: if cfg.live.pcapng {
+                        savefile::FileFormat::PcapNg
+                    } else {
+                        savefile::FileFormat::Pcap
+                    },
+                    linktype,
+                    snaplen,
+                    nanos: cfg.live.nanos,
+                    rotate_bytes: cfg.live.rotate_bytes,
+                    rotate_secs: cfg.live.rotate_secs,
+                    max_files: cfg.live.max_files,
+                    flush_each: cfg.live.packet_buffered,
+                    filter: expr.trim().to_string(),
+                    app,
+                    protect: Vec::new(),
                 },
-                linktype,
-                snaplen,
-                nanos: cfg.live.nanos,
-                rotate_bytes: cfg.live.rotate_bytes,
-                rotate_secs: cfg.live.rotate_secs,
-                max_files: cfg.live.max_files,
-                flush_each: cfg.live.packet_buffered,
-                filter: expr.trim().to_string(),
-                app,
-                protect: None,
+                (!iface.is_any()).then(|| (iface.index, iface.name.clone())),
+            )?,
+            match cfg.print_too {
+                true => Some(Box::new(Printer::new(
+                    stdout_file().map_err(|e| Error::io("stdout", &e))?,
+                    cfg.print.clone(),
+                ))),
+                false => None,
             },
-            (!iface.is_any()).then(|| (iface.index, iface.name.clone())),
-        )?),
+        ),
         None => Sink::Print(Box::new(Printer::new(
             stdout_file().map_err(|e| Error::io("stdout", &e))?,
             cfg.print.clone(),
@@ -520,7 +553,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     // The socket and the first file are open: root is no longer needed.
     let dropped = privs::target(cfg.live.user.as_deref())?;
     if let Some(t) = &dropped {
-        if let Sink::File(f) = &sink {
+        if let Sink::File(f, _) = &sink {
             let p = f.current_name();
             if p.as_os_str() != "-" {
                 std::os::unix::fs::chown(p, Some(t.uid.as_raw()), Some(t.gid.as_raw()))
@@ -604,7 +637,7 @@ pub fn run(cfg: &Config, expr: &str) -> Result<(), Error> {
     // Write out what is buffered first, so that "captured" can leave out the packets a full
     // disk cut off: it counts the packets in the file.
     let flushed = sink.flush();
-    if let Sink::File(f) = &sink {
+    if let Sink::File(f, _) = &sink {
         counters.captured -= f.lost_packets().min(counters.captured);
     }
     let finished = flushed.and(sink.finish(&counters));
@@ -791,8 +824,22 @@ impl Capture<'_> {
                     (&self.scratch, len)
                 }
             };
+        let print = |pr: &mut Printer<std::fs::File>| {
+            let p = Packet {
+                linktype: self.linktype,
+                snaplen: self.snaplen,
+                ts: Timestamp {
+                    secs: u64::from(f.sec),
+                    nanos: f.nsec,
+                    nano: self.cfg.live.nanos,
+                },
+                origlen: len,
+                data,
+            };
+            pr.packet(&p).map_err(|e| Error::io("stdout", &e))
+        };
         match sink {
-            Sink::File(w) => {
+            Sink::File(w, printer) => {
                 let direction = match f.pkttype {
                     PACKET_OUTGOING => savefile::Direction::Outbound,
                     0..=3 => savefile::Direction::Inbound,
@@ -812,24 +859,17 @@ impl Capture<'_> {
                     ifname,
                     direction,
                 };
-                match w.packet(&p)? {
+                let written = w.packet(&p)?;
+                if let Some(pr) = printer {
+                    print(pr)?;
+                }
+                match written {
                     Written::Continue => Ok(Step::Go),
                     Written::LimitReached => Ok(Step::Stop),
                 }
             }
             Sink::Print(pr) => {
-                let p = Packet {
-                    linktype: self.linktype,
-                    snaplen: self.snaplen,
-                    ts: Timestamp {
-                        secs: u64::from(f.sec),
-                        nanos: f.nsec,
-                        nano: self.cfg.live.nanos,
-                    },
-                    origlen: len,
-                    data,
-                };
-                pr.packet(&p).map_err(|e| Error::io("stdout", &e))?;
+                print(pr)?;
                 Ok(Step::Go)
             }
         }

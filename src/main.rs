@@ -42,7 +42,13 @@ fn run() -> Result<(), Error> {
     if cfg.live.list_interfaces {
         return output::print(&iface::list()?);
     }
+    if cfg.list_tstamp_types {
+        return output::print(&live::tstamp_types(&cfg)?);
+    }
     let expr = filter::expression(&cfg.filter)?;
+    if let Some(list) = &cfg.read_list {
+        return offline::run_list(&cfg, list, expr);
+    }
     match (&cfg.read, cfg.dump, &cfg.live.interface) {
         (Some(path), _, _) => offline::run(&cfg, path, expr),
         (None, Some(_), _) if cfg.ebpf.is_some() => output::print(&live::dump_ebpf(&cfg, &expr)?),

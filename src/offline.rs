@@ -2,8 +2,8 @@
 //! unchanged (`-w`) or print a line for each; stop after `-c` kept packets.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 use crate::cli::Config;
 use crate::error::Error;
@@ -72,45 +72,157 @@ fn refuse_writing_over_input(input: &File, name: &str, out: &Path) -> Result<(),
     Ok(())
 }
 
-pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
-    let name = path.display().to_string();
-    let input = open_input(path, &name)?;
-    if let Some(out) = &cfg.write {
-        refuse_writing_over_input(&input, &name, out)?;
-    }
-    let input_id = input.metadata().ok().filter(|m| m.is_file()).map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        (m.dev(), m.ino())
-    });
-    let mut reader = Reader::open(input, &name)?;
-    let Some((linktype, snaplen)) = reader.first_interface()? else {
-        return Err(Error::msg(format!(
-            "{name}: the capture file has no Interface Description Blocks"
-        )));
-    };
-    let _ = writeln!(
-        io::stderr(),
-        "reading from file {name}, {}, snapshot length {snaplen}",
-        describe_linktype(linktype)
-    );
+/// (device, inode) of a regular file, to tell it under any name.
+fn file_id(m: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    m.is_file().then(|| (m.dev(), m.ino()))
+}
 
+pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
+    run_files(cfg, &[path.to_path_buf()], expr)
+}
+
+/// Largest `-V` list read (a name a line).
+const MAX_LIST: u64 = 1 << 20;
+
+/// `-V LIST`: the files named in LIST, one a line ("-": standard input), read in turn as
+/// one capture (tcpdump's -V): one filter, one -c count, one -w output.
+pub fn run_list(cfg: &Config, list: &Path, expr: String) -> Result<(), Error> {
+    let name = list.display().to_string();
+    let mut text = String::new();
+    open_input(list, &name)?
+        .take(MAX_LIST + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(&name, &e))?;
+    if text.len() as u64 > MAX_LIST {
+        return Err(Error::msg(format!("{name}: file list larger than 1 MiB")));
+    }
+    let paths: Vec<PathBuf> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if paths.is_empty() {
+        return Err(Error::msg(format!("{name}: no file names in it")));
+    }
+    run_files(cfg, &paths, expr)
+}
+
+fn run_files(cfg: &Config, paths: &[PathBuf], expr: String) -> Result<(), Error> {
+    // Every input, never to be written over (a rotated name can be one of them).
+    let protect: Vec<(u64, u64)> = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .filter_map(|p| std::fs::metadata(p).ok().as_ref().and_then(file_id))
+        .collect();
     let filter_text = expr.trim().to_string();
     let mut filters = Filters::new(expr, cfg);
-    // Compile now, so a bad expression is reported before any packet is read.
-    let first = filters.program(linktype, snaplen)?;
-
-    if let Some(format) = cfg.dump {
-        let Some(prog) = first else {
-            return Err(Error::msg(format!(
-                "filter: {} is not supported by the filter compiler",
+    let mut sink: Option<Sink> = None;
+    let mut printer: Option<Printer<File>> = None;
+    let mut result = Ok(());
+    for path in paths {
+        let name = path.display().to_string();
+        let step = (|| {
+            let input = open_input(path, &name)?;
+            if let Some(out) = &cfg.write {
+                refuse_writing_over_input(&input, &name, out)?;
+            }
+            let mut reader = Reader::open(input, &name)?;
+            let Some((linktype, snaplen)) = reader.first_interface()? else {
+                return Err(Error::msg(format!(
+                    "{name}: the capture file has no Interface Description Blocks"
+                )));
+            };
+            // What the last file printed goes out before this file's line, as tcpdump's
+            // stdio does when both go to one pipe.
+            if let Some(Sink::Summary(p)) = sink.as_mut() {
+                p.flush().map_err(|e| Error::io("stdout", &e))?;
+            }
+            if let Some(p) = printer.as_mut() {
+                p.flush().map_err(|e| Error::io("stdout", &e))?;
+            }
+            let _ = writeln!(
+                io::stderr(),
+                "reading from file {name}, {}, snapshot length {snaplen}",
                 describe_linktype(linktype)
-            )));
-        };
-        return crate::output::print(&dump_text(prog, format));
+            );
+            // Compile now, so a bad expression is reported before any packet is read.
+            let first = filters.program(linktype, snaplen)?;
+            if let Some(format) = cfg.dump {
+                let Some(prog) = first else {
+                    return Err(Error::msg(format!(
+                        "filter: {} is not supported by the filter compiler",
+                        describe_linktype(linktype)
+                    )));
+                };
+                crate::output::print(&dump_text(prog, format))?;
+                return Ok(Stop::All);
+            }
+            if sink.is_none() {
+                let new = open_sink(
+                    cfg,
+                    &reader,
+                    linktype,
+                    snaplen,
+                    &filter_text,
+                    &protect,
+                    paths.len() > 1,
+                )?;
+                sink = Some(new);
+                // --print: the packets written are printed too.
+                if cfg.write.is_some() && cfg.print_too {
+                    printer = Some(Printer::new(
+                        stdout_file().map_err(|e| Error::io("stdout", &e))?,
+                        cfg.print.clone(),
+                    ));
+                }
+            }
+            let sink = sink.as_mut().expect("opened above");
+            // -c counts each file's packets, as tcpdump's -V runs pcap_loop with it per file.
+            let mut kept = 0;
+            filter_loop(
+                cfg,
+                &name,
+                &mut reader,
+                &mut filters,
+                sink,
+                &mut printer,
+                &mut kept,
+            )
+        })();
+        match step {
+            Ok(Stop::File) => continue,
+            Ok(Stop::All) => break,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
     }
+    // Whatever stopped the loop, what was kept so far is flushed; an error there (the
+    // output's) is the one to report.
+    let printed = match printer {
+        Some(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+        None => Ok(()),
+    };
+    let finished = sink.map_or(Ok(()), Sink::finish);
+    finished.and(printed).and(result)
+}
 
-    let mut sink = match &cfg.write {
-        Some(out) if converting(cfg) => {
+/// The output, made when the first file is open: its format for a copy (`-w`), a new file
+/// as a live capture writes one (`-w` with the options that shape it, or several input
+/// files, whose formats may differ), or the printer.
+fn open_sink(
+    cfg: &Config,
+    reader: &Reader,
+    linktype: u32,
+    snaplen: u32,
+    filter_text: &str,
+    protect: &[(u64, u64)],
+    several: bool,
+) -> Result<Sink, Error> {
+    Ok(match &cfg.write {
+        Some(out) if converting(cfg) || several => {
             // A nanosecond pcap keeps its digits; otherwise microseconds, unless --nano (as
             // tcpdump writes what it reads at the precision it opened the file with).
             let nano_input = matches!(reader.format(), Format::Pcap(h) if h.ts_resolution == TsResolution::NanoSecond);
@@ -128,9 +240,9 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
                 rotate_secs: cfg.live.rotate_secs,
                 max_files: cfg.live.max_files,
                 flush_each: cfg.live.packet_buffered,
-                filter: filter_text,
+                filter: filter_text.to_string(),
                 app: format!("bpfdump {}", env!("CARGO_PKG_VERSION")),
-                protect: input_id,
+                protect: protect.to_vec(),
             };
             Sink::Series(SaveFile::create(save, Some((0, String::new())))?, linktype)
         }
@@ -139,12 +251,7 @@ pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {
             stdout_file().map_err(|e| Error::io("stdout", &e))?,
             cfg.print.clone(),
         )),
-    };
-    let result = filter_loop(cfg, &name, &mut reader, &mut filters, &mut sink);
-    // Whatever stopped the loop, what was kept so far is flushed; an error there (the
-    // output's) is the one to report.
-    let finished = sink.finish();
-    finished.and(result)
+    })
 }
 
 fn filter_loop(
@@ -153,16 +260,17 @@ fn filter_loop(
     reader: &mut Reader,
     filters: &mut Filters,
     sink: &mut Sink,
-) -> Result<(), Error> {
-    let mut kept: u64 = 0;
-    if let (true, Sink::File(w)) = (reader.is_pcap(), &mut *sink) {
+    printer: &mut Option<Printer<File>>,
+    kept: &mut u64,
+) -> Result<Stop, Error> {
+    if let (true, Sink::File(w), None) = (reader.is_pcap(), &mut *sink, &printer) {
         // pcap into pcap: records are copied as they are, straight from the read buffer,
         // all through the one program of the file's link type.
         let Some((linktype, snaplen)) = reader.first_interface()? else {
-            return Ok(());
+            return Ok(Stop::File);
         };
         let (vm, meta) = filters.decoded(linktype, snaplen)?;
-        return reader.pcap_records(|data, origlen, rec| {
+        reader.pcap_records(|data, origlen, rec| {
             if vm.is_some_and(|vm| vm.run(data, origlen, meta) == 0) {
                 return Ok(true);
             }
@@ -170,9 +278,10 @@ fn filter_loop(
             if cfg.live.packet_buffered {
                 w.flush()?;
             }
-            kept += 1;
-            Ok(cfg.count != Some(kept))
-        });
+            *kept += 1;
+            Ok(cfg.count != Some(*kept))
+        })?;
+        return Ok(Stop::File);
     }
     while let Some(rec) = reader.next() {
         match rec? {
@@ -195,9 +304,9 @@ fn filter_loop(
                     Sink::Series(out, linktype) => {
                         if p.linktype != *linktype {
                             return Err(Error::msg(format!(
-                                "{}: a packet of link type {} after ones of {}: -C, -G, -W, \
-                                 --pcapng and --nano write one link type; -w alone copies the \
-                                 file as it is",
+                                "{}: a packet of link type {} after ones of {}: one output \
+                                 file holds one link type (-w alone, without -C, -G, -W, \
+                                 --pcapng, --nano or -V, copies a file as it is)",
                                 name, p.linktype, linktype
                             )));
                         }
@@ -211,17 +320,27 @@ fn filter_loop(
                             direction: Direction::Unknown,
                         })?;
                         if written == Written::LimitReached {
-                            break;
+                            return Ok(Stop::All);
                         }
                     }
                     Sink::Summary(pr) => pr.packet(&p).map_err(|e| Error::io("stdout", &e))?,
                 }
-                kept += 1;
-                if cfg.count == Some(kept) {
-                    break;
+                if let Some(pr) = printer {
+                    pr.packet(&p).map_err(|e| Error::io("stdout", &e))?;
+                }
+                *kept += 1;
+                if cfg.count == Some(*kept) {
+                    return Ok(Stop::File);
                 }
             }
         }
     }
-    Ok(())
+    Ok(Stop::File)
+}
+
+/// Where reading stopped: this file is done (its end, or -c), or all are (-G with -W filled
+/// its last file; -d printed the program).
+enum Stop {
+    File,
+    All,
 }

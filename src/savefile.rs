@@ -81,9 +81,9 @@ pub struct SaveConfig {
     pub filter: String,
     /// shb_userappl, e.g. "bpfdump 0.1.0" (left out if empty).
     pub app: String,
-    /// (device, inode) of a file never to write over: the capture file being read, when
-    /// `-r` feeds this writer (a rotated name can be the input's).
-    pub protect: Option<(u64, u64)>,
+    /// (device, inode) of files never to write over: the capture files being read, when
+    /// `-r`/`-V` feed this writer (a rotated name can be an input's).
+    pub protect: Vec<(u64, u64)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -362,9 +362,9 @@ impl State {
 
     /// Opens `name` and writes its headers.
     fn open(&mut self, name: PathBuf) -> Result<(), Error> {
-        if let (Some(id), Ok(m)) = (self.cfg.protect, std::fs::metadata(&name)) {
+        if let Ok(m) = std::fs::metadata(&name) {
             use std::os::unix::fs::MetadataExt;
-            if (m.dev(), m.ino()) == id {
+            if self.cfg.protect.contains(&(m.dev(), m.ino())) {
                 return Err(Error::msg(format!(
                     "{}: is the file being read; refusing to write over it",
                     name.display()
@@ -856,7 +856,7 @@ mod tests {
             flush_each: false,
             filter: String::new(),
             app: "bpfdump test".to_string(),
-            protect: None,
+            protect: Vec::new(),
         }
     }
 

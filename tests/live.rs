@@ -68,6 +68,7 @@ scenarios!(
     drops_privileges,
     loopback_packets_once,
     sighup_ignored_at_start_stays_ignored,
+    print_while_writing,
 );
 
 // ----------------------------------------------------------------------------- helpers
@@ -609,6 +610,36 @@ fn sighup_ignored_at_start_stays_ignored(tool: &Tool, test: &str) {
     done.assert_success();
     let c = load(&file);
     assert_eq!(c.dgrams(), want, "{}", c.listing());
+}
+
+/// (19) `--print` with `-w`: each packet written is also printed, as tcpdump --print does.
+fn print_while_writing(tool: &Tool, test: &str) {
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    let file = dir.path("printed.pcap");
+    let _sinks = lab.sinks(Side::A, &[5831]);
+    let mut a = args(&["-i", &lab.dev(Side::A), "-nn", "--print", "-c", "3", "-w"]);
+    a.push(file.display().to_string());
+    a.extend(args(&["udp", "port", "5831"]));
+    let mut cap = lab.capture(Side::A, tool, &a);
+    ethernet(tool, &lab, &cap.wait_listening());
+    let s = lab.udp4(Side::B, 0);
+    let want: Vec<_> = (0..3)
+        .map(|i| send(&s, (lab.ip4(Side::A), 5831), payload("p", i, 40)))
+        .collect();
+    let done = cap.finish();
+    done.assert_success();
+    let c = load(&file);
+    assert_eq!(c.dgrams(), want, "{}", c.listing());
+    let printed = String::from_utf8_lossy(&done.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 3, "{printed}");
+    for l in &lines {
+        assert!(
+            l.contains(&format!("> {}.5831: UDP, length", lab.ip4(Side::A))),
+            "{l}"
+        );
+    }
 }
 
 /// A packet's identity for the direction test.

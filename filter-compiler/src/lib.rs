@@ -24,6 +24,12 @@ pub mod resolve;
 pub mod target;
 pub mod vm;
 
+/// The compiler's back ends, for `--version`.
+pub const BACKENDS: [&str; 2] = [
+    "classic BPF (the kernel's SO_ATTACH_FILTER, and bpfdump -r)",
+    "eBPF socket filter with in-kernel counters (--ebpf, --count, --top)",
+];
+
 pub use cbpf::{Insn, Program};
 pub use error::Error;
 pub use resolve::Resolver;

@@ -16,6 +16,14 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// Every link type the compiler handles.
+    pub const ALL: [LinkType; 4] = [
+        LinkType::En10mb,
+        LinkType::LinuxSll,
+        LinkType::LinuxSll2,
+        LinkType::Raw,
+    ];
+
     /// The LINKTYPE_ value written in pcap/pcapng files.
     pub fn linktype(self) -> u32 {
         match self {
