@@ -175,6 +175,23 @@ pub fn name_of(index: u32) -> String {
         .into_owned()
 }
 
+/// Whether interface `index` is up (IFF_UP); None if there is no such interface any more.
+pub fn is_up(index: u32) -> Option<bool> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has IF_NAMESIZE bytes, as if_indextoname needs.
+    if unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) }.is_null() {
+        return None;
+    }
+    // SAFETY: if_indextoname wrote a NUL-terminated name into `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy();
+    let sock = ctl_socket().ok()?;
+    let mut r = ifreq(&name);
+    ioctl(&sock, libc::SIOCGIFFLAGS, &mut r).ok()?;
+    // SAFETY: SIOCGIFFLAGS filled the flags member.
+    let flags = unsafe { r.ifr_ifru.ifru_flags } as libc::c_int;
+    Some(flags & libc::IFF_UP != 0)
+}
+
 /// One entry of the `-D` list.
 pub struct Listed {
     pub name: String,

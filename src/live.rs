@@ -378,6 +378,7 @@ fn run_count(
     }
     counting::announce(iface, e);
     let wake = wake.as_raw_fd();
+    let mut link = LinkWatch::default();
     let result = loop {
         if STOP.load(Ordering::Relaxed) {
             break Ok(());
@@ -402,7 +403,11 @@ fn run_count(
             drain(wake);
         }
         if rev & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
-            break Err(socket_error(iface, sock.take_error()));
+            if let Some(e) = link.error(iface, sock.take_error()) {
+                break Err(e);
+            }
+        } else {
+            link.check(iface);
         }
     };
     // The counts so far are worth having even when the interface went away.
@@ -437,8 +442,13 @@ struct CountSource<'a> {
 
 impl crate::top::Source for CountSource<'_> {
     fn sample(&mut self) -> Result<crate::bpf::report::Sample, Error> {
+        // (While the view runs, stderr is the terminal's: a link going down is not said,
+        // only a deleted interface ends the view.)
         if let Some(e) = self.sock.take_error() {
-            return Err(socket_error(self.iface, Some(e)));
+            let netdown = e.raw_os_error() == Some(libc::ENETDOWN);
+            if !(netdown && iface::is_up(self.iface.index).is_some()) {
+                return Err(socket_error(self.iface, Some(e)));
+            }
         }
         self.counter.sample(None)
     }
@@ -468,10 +478,55 @@ impl crate::top::Source for CaptureSource<'_> {
 fn socket_error(iface: &Iface, e: Option<io::Error>) -> Error {
     match e {
         Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
-            Error::msg(format!("{}: The interface went down", iface.name))
+            // (libpcap's words, when the device is deleted under a capture.)
+            Error::msg(format!("{}: The interface disappeared", iface.name))
         }
         Some(e) => Error::msg(format!("{}: {}", iface.name, io_message(&e))),
         None => Error::msg(format!("{}: the capture socket failed", iface.name)),
+    }
+}
+
+/// The capture interface's link through down and up: the kernel puts ENETDOWN on a packet
+/// socket when its interface goes down and when it is deleted, and hooks the socket back in
+/// by itself when the interface comes back up (af_packet's packet_notifier). So ENETDOWN
+/// with the interface still there is a link flap the capture rides through, saying so on
+/// stderr, as tcpdump does; with the interface gone it is the end.
+#[derive(Default)]
+struct LinkWatch {
+    down: bool,
+}
+
+impl LinkWatch {
+    /// The socket reported an error: None when the capture goes on (a link gone down), the
+    /// error to end it with otherwise.
+    fn error(&mut self, iface: &Iface, e: Option<io::Error>) -> Option<Error> {
+        let netdown = e.as_ref().and_then(|e| e.raw_os_error()) == Some(libc::ENETDOWN);
+        match (netdown, iface.index, iface::is_up(iface.index)) {
+            (true, index, Some(_)) if index != 0 => {
+                if !self.down {
+                    self.down = true;
+                    let _ = writeln!(
+                        io::stderr(),
+                        "bpfdump: {}: the link went down; capturing on when it comes back up",
+                        iface.name
+                    );
+                }
+                None
+            }
+            _ => Some(socket_error(iface, e)),
+        }
+    }
+
+    /// While the link is down, on each wake-up: say when it is back up.
+    fn check(&mut self, iface: &Iface) {
+        if self.down && iface::is_up(iface.index) == Some(true) {
+            self.down = false;
+            let _ = writeln!(
+                io::stderr(),
+                "bpfdump: {}: the link is up again",
+                iface.name
+            );
+        }
     }
 }
 
@@ -712,6 +767,7 @@ impl Capture<'_> {
         let mut stop_at: Option<Instant> = None;
         // The socket's error, reported once the packets before it are written.
         let mut failed: Option<Error> = None;
+        let mut link = LinkWatch::default();
         let r = loop {
             // --duration is over: as a stop signal.
             let mut over = false;
@@ -764,14 +820,19 @@ impl Capture<'_> {
                     drain(wake);
                 }
                 if rev & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
-                    // The interface went away. Its last packets are in the block the kernel
-                    // was filling, which it still hands over at the block timeout: read on
-                    // until then, as after a stop signal, and report the error after them.
+                    // The interface went away (or only down: then the capture goes on). Its
+                    // last packets are in the block the kernel was filling, which it still
+                    // hands over at the block timeout: read on until then, as after a stop
+                    // signal, and report the error after them.
                     let e = sock.take_error();
                     if failed.is_none() && e.is_some() {
-                        failed = Some(socket_error(self.iface, e));
-                        stop_at.get_or_insert_with(|| self.last_block_due());
+                        if let Some(err) = link.error(self.iface, e) {
+                            failed = Some(err);
+                            stop_at.get_or_insert_with(|| self.last_block_due());
+                        }
                     }
+                } else {
+                    link.check(self.iface);
                 }
                 continue;
             };
@@ -795,6 +856,7 @@ impl Capture<'_> {
             if last_stats.elapsed() > Duration::from_secs(1) {
                 counters.poll_kernel(sock);
                 last_stats = Instant::now();
+                link.check(self.iface);
             }
             match step {
                 Ok(Step::Go) | Ok(Step::Skip) => {}

@@ -69,6 +69,7 @@ scenarios!(
     loopback_packets_once,
     sighup_ignored_at_start_stays_ignored,
     print_while_writing,
+    link_flap_goes_on_deletion_ends,
 );
 
 // ----------------------------------------------------------------------------- helpers
@@ -640,6 +641,73 @@ fn print_while_writing(tool: &Tool, test: &str) {
             "{l}"
         );
     }
+}
+
+/// (20) The link goes down and comes back up: the capture goes on, and says so (bpfdump);
+/// the interface is deleted: the capture ends with one error line, its file valid with
+/// every packet before.
+fn link_flap_goes_on_deletion_ends(tool: &Tool, test: &str) {
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    let file = dir.path("flap.pcap");
+    let _sinks = lab.sinks(Side::A, &[5841]);
+    let a = live_args(&lab, &file, &["udp", "port", "5841"]);
+    let mut cap = lab.capture(Side::A, tool, &a);
+    ethernet(tool, &lab, &cap.wait_listening());
+    let s = lab.udp4(Side::B, 0);
+    let dst = (lab.ip4(Side::A), 5841);
+    let mut want: Vec<_> = (0..3).map(|i| send(&s, dst, payload("f", i, 40))).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    lab.set_link_up(Side::A, false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        cap.exited().is_none(),
+        "{}: stopped when the link went down:\n{}",
+        tool.name,
+        cap.stderr_so_far()
+    );
+    lab.set_link_up(Side::A, true);
+    std::thread::sleep(Duration::from_millis(1500));
+    want.extend((3..6).map(|i| send(&s, dst, payload("f", i, 40))));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        cap.exited().is_none(),
+        "{}: stopped after the link flap:\n{}",
+        tool.name,
+        cap.stderr_so_far()
+    );
+    if !tool.is_tcpdump() {
+        let err = cap.stderr_so_far();
+        let dev = lab.dev(Side::A);
+        for line in [
+            format!("bpfdump: {dev}: the link went down; capturing on when it comes back up"),
+            format!("bpfdump: {dev}: the link is up again"),
+        ] {
+            assert!(err.lines().any(|l| l == line), "no {line:?} in:\n{err}");
+        }
+    }
+    lab.ip_cmd(Side::A, &["link", "del", &lab.dev(Side::A)]);
+    let done = cap.finish();
+    assert_ne!(
+        done.code(),
+        Some(0),
+        "{}: deleting the interface should end it with an error",
+        done.cmdline
+    );
+    if !tool.is_tcpdump() {
+        let last = done
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("bpfdump: "))
+            .last()
+            .unwrap_or("");
+        assert_eq!(
+            last,
+            format!("bpfdump: {}: The interface disappeared", lab.dev(Side::A))
+        );
+    }
+    let c = load(&file);
+    assert_eq!(c.dgrams(), want, "{}", c.listing());
 }
 
 /// A packet's identity for the direction test.

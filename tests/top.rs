@@ -305,7 +305,7 @@ fn the_interface_going_away_ends_the_view_with_one_line() {
     let dev = lab.dev(Side::A);
     assert!(
         err.lines()
-            .any(|l| l == format!("bpfdump: {dev}: The interface went down")),
+            .any(|l| l == format!("bpfdump: {dev}: The interface disappeared")),
         "stderr: {err}"
     );
 }
