@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use filter_compiler::{LinkType, Options, Program, Target};
@@ -120,10 +120,23 @@ static STOP: AtomicBool = AtomicBool::new(false);
 static REPORT: AtomicBool = AtomicBool::new(false);
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 
+/// When the first stop signal came (CLOCK_REALTIME, ns; 0: none yet), the clock of the
+/// packets' time stamps: the capture writes what the kernel had taken by then.
+static STOP_NS: AtomicU64 = AtomicU64::new(0);
+
+/// CLOCK_REALTIME in ns (async-signal-safe: clock_gettime is).
+fn realtime_ns() -> u64 {
+    // SAFETY: clock_gettime fills the timespec it is given.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 extern "C" fn on_signal(sig: libc::c_int) {
     if sig == libc::SIGUSR1 {
         REPORT.store(true, Ordering::SeqCst);
     } else {
+        let _ = STOP_NS.compare_exchange(0, realtime_ns(), Ordering::SeqCst, Ordering::SeqCst);
         STOP.store(true, Ordering::SeqCst);
     }
     let fd = WAKE_FD.load(Ordering::SeqCst);
@@ -395,7 +408,7 @@ fn run_count(
                 Err(e) => break Err(e),
             }
         }
-        let (rev, woken) = match ring::wait(sock.fd(), wake, counter.wait_ms()) {
+        let (rev, woken) = match ring::wait(sock.fd(), wake, link.wait_ms(counter.wait_ms())) {
             Ok(r) => r,
             Err(e) => break Err(Error::io("poll", &e)),
         };
@@ -406,8 +419,8 @@ fn run_count(
             if let Some(e) = link.error(iface, sock.take_error()) {
                 break Err(e);
             }
-        } else {
-            link.check(iface);
+        } else if let Some(e) = link.check(iface) {
+            break Err(e);
         }
     };
     // The counts so far are worth having even when the interface went away.
@@ -517,15 +530,41 @@ impl LinkWatch {
         }
     }
 
-    /// While the link is down, on each wake-up: say when it is back up.
-    fn check(&mut self, iface: &Iface) {
-        if self.down && iface::is_up(iface.index) == Some(true) {
-            self.down = false;
-            let _ = writeln!(
-                io::stderr(),
-                "bpfdump: {}: the link is up again",
-                iface.name
-            );
+    /// While the link is down, on each wake-up: say when it is back up; the error to end
+    /// with when the interface is gone (deleting an interface takes it down first, and the
+    /// kernel says ENETDOWN once only, so the error may have come while it still existed).
+    fn check(&mut self, iface: &Iface) -> Option<Error> {
+        if !self.down {
+            return None;
+        }
+        match iface::is_up(iface.index) {
+            Some(true) => {
+                self.down = false;
+                let _ = writeln!(
+                    io::stderr(),
+                    "bpfdump: {}: the link is up again",
+                    iface.name
+                );
+                None
+            }
+            Some(false) => None,
+            None => {
+                self.down = false;
+                Some(socket_error(
+                    iface,
+                    Some(io::Error::from_raw_os_error(libc::ENETDOWN)),
+                ))
+            }
+        }
+    }
+
+    /// The poll timeout: while the link is down, short enough to notice it come back up or
+    /// go away.
+    fn wait_ms(&self, ms: i32) -> i32 {
+        match (self.down, ms) {
+            (false, ms) => ms,
+            (true, ms) if (0..100).contains(&ms) => ms,
+            (true, _) => 100,
         }
     }
 }
@@ -778,8 +817,12 @@ impl Capture<'_> {
                     Err(e) => break Err(e),
                 }
             }
-            if stop_at.is_none() && (over || STOP.load(Ordering::Relaxed)) {
-                stop_at = Some(self.last_block_due());
+            if failed.is_none() && (over || STOP.load(Ordering::Relaxed)) {
+                let cut = match STOP_NS.load(Ordering::SeqCst) {
+                    0 => realtime_ns(),
+                    t => t,
+                };
+                break self.finish_now(sock, sink, counters, cut);
             }
             // A view on another thread shows the socket's counters: keep them fresh while idle.
             if self.view && last_stats.elapsed() >= Duration::from_secs(1) {
@@ -812,7 +855,7 @@ impl Capture<'_> {
                 if let Err(e) = sink.flush() {
                     break Err(e);
                 }
-                let (rev, woken) = match ring::wait(sock.fd(), wake, wait_ms) {
+                let (rev, woken) = match ring::wait(sock.fd(), wake, link.wait_ms(wait_ms)) {
                     Ok(r) => r,
                     Err(e) => break Err(Error::io("poll", &e)),
                 };
@@ -831,32 +874,26 @@ impl Capture<'_> {
                             stop_at.get_or_insert_with(|| self.last_block_due());
                         }
                     }
-                } else {
-                    link.check(self.iface);
+                } else if let Some(err) = link.check(self.iface) {
+                    if failed.is_none() {
+                        failed = Some(err);
+                        stop_at.get_or_insert_with(|| self.last_block_due());
+                    }
                 }
                 continue;
             };
-            let mut step = Ok(Step::Go);
-            while let Some(mut f) = block.next() {
-                step = self.packet(&mut f, sink);
-                match step {
-                    Ok(Step::Go) => {
-                        counters.captured += 1;
-                        if self.cfg.count == Some(counters.captured) {
-                            step = Ok(Step::Stop);
-                            break;
-                        }
-                    }
-                    Ok(Step::Skip) => {}
-                    Ok(Step::Stop) | Err(_) => break,
-                }
-            }
+            let step = self.block(&mut block, sink, counters, u64::MAX);
             drop(block);
             // Often enough that the kernel's 32-bit counters cannot wrap in between.
             if last_stats.elapsed() > Duration::from_secs(1) {
                 counters.poll_kernel(sock);
                 last_stats = Instant::now();
-                link.check(self.iface);
+                if let Some(err) = link.check(self.iface) {
+                    if failed.is_none() {
+                        failed = Some(err);
+                        stop_at.get_or_insert_with(|| self.last_block_due());
+                    }
+                }
             }
             match step {
                 Ok(Step::Go) | Ok(Step::Skip) => {}
@@ -866,6 +903,60 @@ impl Capture<'_> {
         };
         counters.poll_kernel(sock);
         r
+    }
+
+    /// Writes the packets of `block` stamped up to `cut` (ns since the epoch); Stop when -c
+    /// is reached, the -W limit, or a packet after `cut`.
+    fn block(
+        &mut self,
+        block: &mut ring::Block,
+        sink: &mut Sink,
+        counters: &mut Counters,
+        cut: u64,
+    ) -> Result<Step, Error> {
+        while let Some(mut f) = block.next() {
+            if u64::from(f.sec) * 1_000_000_000 + u64::from(f.nsec) > cut {
+                return Ok(Step::Stop);
+            }
+            match self.packet(&mut f, sink)? {
+                Step::Go => {
+                    counters.captured += 1;
+                    if self.cfg.count == Some(counters.captured) {
+                        return Ok(Step::Stop);
+                    }
+                }
+                Step::Skip => {}
+                Step::Stop => return Ok(Step::Stop),
+            }
+        }
+        Ok(Step::Go)
+    }
+
+    /// After a stop signal or --duration: the socket unhooked, so nothing more comes in and
+    /// nothing is being written, then every packet the kernel had taken by `cut` is written:
+    /// the blocks handed over, then the block it was filling, which it would otherwise hand
+    /// over only at the block timeout (up to a second later, with everything that came
+    /// meanwhile; tcpdump loses it). So the run stops at once, whatever the load.
+    fn finish_now(
+        &mut self,
+        sock: &PacketSocket,
+        sink: &mut Sink,
+        counters: &mut Counters,
+        cut: u64,
+    ) -> Result<(), Error> {
+        // The kernel's counters up to here: after detach it counts nothing.
+        counters.poll_kernel(sock);
+        sock.detach(self.iface.index)
+            .map_err(|e| Error::io("unhooking the capture socket", &e))?;
+        while let Some(mut block) = sock.next_block() {
+            if let Step::Stop = self.block(&mut block, sink, counters, cut)? {
+                return Ok(());
+            }
+        }
+        if let Some(mut block) = sock.filling_block() {
+            self.block(&mut block, sink, counters, cut)?;
+        }
+        Ok(())
     }
 
     /// When the block the kernel is filling has been handed over at the latest.

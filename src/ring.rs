@@ -94,6 +94,9 @@ pub struct PacketSocket {
     ring: RingSize,
     /// The block we read next.
     next: std::cell::Cell<u32>,
+    /// The sequence number the kernel gave the last block we read (0: none yet); the
+    /// kernel numbers blocks from 1 as it opens them.
+    last_seq: std::cell::Cell<u64>,
 }
 
 // The mapping belongs to the socket; nothing in it is shared with another thread.
@@ -321,6 +324,7 @@ impl PacketSocket {
             map: NonNull::new(map.cast()).expect("mmap returned a non-null mapping"),
             ring,
             next: std::cell::Cell::new(0),
+            last_seq: std::cell::Cell::new(0),
         };
 
         bind(s, o)?;
@@ -388,11 +392,72 @@ impl PacketSocket {
         let base = self.block_ptr(i);
         // SAFETY: the kernel handed the block to us (status USER, acquire above), so its
         // header and packets are ours to read until we give it back.
-        let (num, first) = unsafe {
+        let (num, first, seq) = unsafe {
             let desc = &*base.cast::<libc::tpacket_block_desc>();
-            (desc.hdr.bh1.num_pkts, desc.hdr.bh1.offset_to_first_pkt)
+            (
+                desc.hdr.bh1.num_pkts,
+                desc.hdr.bh1.offset_to_first_pkt,
+                desc.hdr.bh1.seq_num,
+            )
         };
         self.next.set((i + 1) % self.ring.block_count);
+        self.last_seq.set(seq);
+        Some(Block {
+            sock: self,
+            index: i,
+            base,
+            left: num,
+            offset: first as usize,
+        })
+    }
+}
+
+impl PacketSocket {
+    /// Stops the kernel from handing this socket more packets, once every packet it is
+    /// writing into the ring is written: rebinding to another protocol unhooks the socket,
+    /// and the kernel (packet_do_bind) waits for the packets in flight (synchronize_net)
+    /// before it hooks it again for that protocol. 0xffff, a reserved EtherType no frame
+    /// carries, is the new protocol (0 would keep ETH_P_ALL). The block the kernel was
+    /// filling then holds its last packets, still: [`PacketSocket::filling_block`].
+    pub fn detach(&self, ifindex: u32) -> io::Result<()> {
+        // SAFETY: zeroed sockaddr_ll is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = 0xffffu16.to_be();
+        sll.sll_ifindex = ifindex as libc::c_int;
+        // SAFETY: `sll` is a sockaddr_ll of the size passed.
+        cvt(unsafe {
+            libc::bind(
+                self.fd(),
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        })
+        .map(|_| ())
+    }
+
+    /// After [`PacketSocket::detach`] and every handed-over block read: the block the
+    /// kernel was filling, if it holds packets. Nothing writes into it any more, so it can
+    /// be read though the kernel has not handed it over. It is that block only if the
+    /// kernel opened it after the last block we read (its sequence number is the next): a
+    /// block the kernel has not reopened still holds a past round's header.
+    pub fn filling_block(&self) -> Option<Block<'_>> {
+        let i = self.next.get();
+        let base = self.block_ptr(i);
+        // SAFETY: the header is inside the mapping, and no packet is being written (detach).
+        let (num, first, seq) = unsafe {
+            let desc = &*base.cast::<libc::tpacket_block_desc>();
+            (
+                desc.hdr.bh1.num_pkts,
+                desc.hdr.bh1.offset_to_first_pkt,
+                desc.hdr.bh1.seq_num,
+            )
+        };
+        if num == 0 || seq != self.last_seq.get() + 1 {
+            return None;
+        }
+        self.next.set((i + 1) % self.ring.block_count);
+        self.last_seq.set(seq);
         Some(Block {
             sock: self,
             index: i,

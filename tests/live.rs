@@ -70,6 +70,7 @@ scenarios!(
     sighup_ignored_at_start_stays_ignored,
     print_while_writing,
     link_flap_goes_on_deletion_ends,
+    sigint_under_load_writes_up_to_the_signal,
 );
 
 // ----------------------------------------------------------------------------- helpers
@@ -708,6 +709,79 @@ fn link_flap_goes_on_deletion_ends(tool: &Tool, test: &str) {
     }
     let c = load(&file);
     assert_eq!(c.dgrams(), want, "{}", c.listing());
+}
+
+/// (21) SIGINT while datagrams pour in: the file holds what the kernel had taken when the
+/// signal came, up to its last packets, and nothing stamped after it (give or take the
+/// handler's scheduling delay; bpfdump kept reading for a block timeout, a second, writing
+/// tens of thousands of later packets).
+fn sigint_under_load_writes_up_to_the_signal(tool: &Tool, test: &str) {
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    let file = dir.path("load.pcap");
+    let _sinks = lab.sinks(Side::A, &[5851]);
+    let mut a = args(&["-i", &lab.dev(Side::A), "-w"]);
+    a.push(file.display().to_string());
+    a.extend(args(&["udp", "port", "5851"]));
+    let mut cap = lab.capture(Side::A, tool, &a);
+    ethernet(tool, &lab, &cap.wait_listening());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sock = lab.udp4(Side::B, 0);
+    let dst = SocketAddr::from((lab.ip4(Side::A), 5851));
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let mut n = 0;
+            // As fast as a socket sends, for at most 8 s.
+            while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(8) {
+                send(&sock, dst, payload("l", n, 32));
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let now_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    };
+    let before = now_ns();
+    cap.signal(libc::SIGINT);
+    let after = now_ns();
+    let done = cap.finish();
+    stop.store(true, Ordering::Relaxed);
+    let sent = sender.join().unwrap();
+    done.assert_success();
+    let c = load(&file);
+    let seqs = c.seqs("l");
+    assert!(
+        seqs.len() > 1000,
+        "only {} of {sent} datagrams captured",
+        seqs.len()
+    );
+    assert_eq!(
+        seqs,
+        (0..seqs.len()).collect::<Vec<_>>(),
+        "in order from the first, none lost"
+    );
+    let last = c.packets.last().unwrap().ts_ns;
+    // The signal counts when its handler runs, which on a busy machine can be some ms after
+    // kill(2) returns (before, the capture went on for its block timeout, a second).
+    assert!(
+        last <= after + 100_000_000,
+        "{}: packets stamped after the signal in the file: the last {} ms after it",
+        tool.name,
+        (last - after) as f64 / 1e6
+    );
+    assert!(
+        last + 50_000_000 >= before,
+        "{}: the last packet is {} ms before the signal: the packets just before it are lost",
+        tool.name,
+        (before - last) as f64 / 1e6
+    );
 }
 
 /// A packet's identity for the direction test.
