@@ -202,11 +202,8 @@ impl Counter {
         self.prev = Some(s);
         let to = if self.json { Out::Stdout } else { self.text_to };
         match to {
-            Out::Stdout => {
-                let mut o = io::stdout().lock();
-                o.write_all(text.as_bytes()).and_then(|_| o.flush())
-            }
-            .map_err(|e| Error::io("stdout", &e)),
+            // Not io::stdout(): it takes EBADF (a closed stdout) for success.
+            Out::Stdout => crate::output::print(&text),
             Out::Stderr => io::stderr()
                 .lock()
                 .write_all(text.as_bytes())

@@ -136,3 +136,20 @@ fn files_opened_later_do_not_take_stdout() {
         .unwrap();
     assert_eq!(std::fs::read(out).unwrap(), plain.stdout);
 }
+
+#[test]
+fn counter_reports_to_a_closed_stdout_fail() {
+    // --count --json writes its reports to stdout (src/counting.rs, once through io::stdout,
+    // which takes EBADF for success). Needs CAP_BPF: without it, say so and skip.
+    let o = closed(&["-i", "lo", "--count", "--duration", "0.2", "--json"]);
+    let err = stderr(&o);
+    if err.contains("eBPF needs CAP_BPF") {
+        eprintln!("SKIPPED: counter_reports_to_a_closed_stdout_fail: needs CAP_BPF (root)");
+        return;
+    }
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.ends_with("bpfdump: stdout: Bad file descriptor\n"),
+        "{err}"
+    );
+}
