@@ -235,3 +235,29 @@ fn time_stamp_types() {
         assert_eq!(assert_one_line_error(&run(args)), msg);
     }
 }
+
+#[test]
+fn dont_verify_checksums() {
+    let dir = captures_dir();
+    for cap in ["sample.pcap", "sll.pcap", "raw.pcap"] {
+        let f = dir.join(cap);
+        let f = f.to_str().unwrap();
+        let checked = ok(&["-r", f, "-nn", "-vv"]);
+        let unchecked = ok(&["-r", f, "-nn", "-vv", "-K"]);
+        // IP, TCP and UDP checksums only (PIM and others print theirs either way, as in
+        // tcpdump).
+        let n = |s: &str| s.matches("cksum").count() + s.matches("sum ok").count();
+        assert!(n(&checked) > n(&unchecked), "{cap}: -K changed nothing");
+        for word in ["udp sum ok", "bad udp cksum", "[no cksum]", "bad cksum"] {
+            assert!(!unchecked.contains(word), "{cap}: -K still says {word:?}");
+        }
+        if have_tcpdump() {
+            let t = Command::new("tcpdump")
+                .args(["-r", f, "-nn", "-vv", "-K"])
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&t.stdout), unchecked, "{cap}");
+        }
+    }
+}

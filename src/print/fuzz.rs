@@ -59,7 +59,7 @@ pub fn option_sets() -> Vec<Options> {
 /// but no address is resolved: a resolver would make the run slow and machine-dependent.
 pub fn printer(o: &Options) -> Printer<Vec<u8>> {
     let mut pr = Printer::new(Vec::new(), o.clone());
-    pr.t = Text::with_capacity(FLUSH_AT + 4096, false);
+    pr.t = Text::with_capacity(FLUSH_AT + 4096, false, false);
     pr
 }
 

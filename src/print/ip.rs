@@ -160,7 +160,7 @@ fn print_options(cx: &mut Ctx, p: &[u8], hlen: usize) -> Opts {
         }
         cx.t.ch(b')');
     }
-    if p.len() >= hlen {
+    if !cx.o.no_checksums && p.len() >= hlen {
         let sum = l4::checksum(&[&p[..hlen]], 0);
         if sum != 0 {
             let ip_sum = be16(p, 10).unwrap_or(0);

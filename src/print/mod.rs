@@ -71,6 +71,10 @@ pub struct Options {
     pub number: bool,
     /// -l: flush after every packet.
     pub line_buffered: bool,
+    /// -K: do not verify IP, TCP and UDP checksums (print nothing about them).
+    pub no_checksums: bool,
+    /// -N: host names without their domain (`nic`, not `nic.ddn.mil`).
+    pub no_domain: bool,
 }
 
 /// Per-run state a printer needs across packets.
@@ -121,10 +125,11 @@ impl<W: Write> Printer<W> {
     pub fn new(out: W, o: Options) -> Printer<W> {
         let nano = o.nano;
         let resolve = o.numeric == 0;
+        let no_domain = o.no_domain;
         Printer {
             out,
             o,
-            t: Text::with_capacity(FLUSH_AT + 4096, resolve),
+            t: Text::with_capacity(FLUSH_AT + 4096, resolve, no_domain),
             st: State {
                 tcp: tcp::Flows::default(),
                 ifnames: ether::IfNames::default(),

@@ -9,9 +9,18 @@ use std::ffi::CStr;
 pub struct Names {
     hosts: HashMap<[u8; 16], Option<String>>,
     ethers: Option<HashMap<[u8; 6], String>>,
+    /// -N: keep a host name up to its first dot (tcpdump's ipaddr_string).
+    no_domain: bool,
 }
 
 impl Names {
+    pub fn new(no_domain: bool) -> Names {
+        Names {
+            no_domain,
+            ..Names::default()
+        }
+    }
+
     /// The host name of an IPv4 (4 bytes) or IPv6 (16 bytes) address, if it has one.
     pub fn host(&mut self, a: &[u8]) -> Option<&str> {
         let mut key = [0u8; 16];
@@ -21,9 +30,10 @@ impl Names {
             key[15] = 4;
             key[14] = 0xff;
         }
+        let no_domain = self.no_domain;
         self.hosts
             .entry(key)
-            .or_insert_with(|| reverse(a))
+            .or_insert_with(|| reverse(a).map(|n| without_domain(n, no_domain)))
             .as_deref()
     }
 
@@ -36,6 +46,14 @@ impl Names {
         let key: [u8; 6] = a.try_into().ok()?;
         table.get(&key).map(String::as_str)
     }
+}
+
+/// `name` up to its first dot with -N (tcpdump's ipaddr_string), else whole.
+fn without_domain(mut name: String, no_domain: bool) -> String {
+    if let (true, Some(dot)) = (no_domain, name.find('.')) {
+        name.truncate(dot);
+    }
+    name
 }
 
 fn reverse(a: &[u8]) -> Option<String> {
@@ -109,5 +127,17 @@ pub fn oui(a: &[u8]) -> &'static str {
         0x00e004 => "PMC-Sierra",
         0xd0f0db => "Ericsson",
         _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dash_n_cuts_the_domain() {
+        assert_eq!(without_domain("nic.ddn.mil".into(), true), "nic");
+        assert_eq!(without_domain("nic.ddn.mil".into(), false), "nic.ddn.mil");
+        assert_eq!(without_domain("localhost".into(), true), "localhost");
     }
 }

@@ -171,7 +171,7 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
             .ch(b']');
         return;
     }
-    if cx.o.verbose > 0 && !net.fragmented() && p.len() >= len as usize {
+    if cx.o.verbose > 0 && !cx.o.no_checksums && !net.fragmented() && p.len() >= len as usize {
         let sum = net.transport_sum(6, &p[..len as usize]);
         let tcp_sum = be16(p, 16).unwrap_or(0);
         cx.t.s(", cksum 0x").hex(u64::from(tcp_sum), 4);

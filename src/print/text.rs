@@ -15,11 +15,12 @@ pub struct Text {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl Text {
-    /// A buffer of `n` bytes to start with; `resolve`: print names for addresses.
-    pub fn with_capacity(n: usize, resolve: bool) -> Text {
+    /// A buffer of `n` bytes to start with; `resolve`: print names for addresses;
+    /// `no_domain` (-N): host names without their domain.
+    pub fn with_capacity(n: usize, resolve: bool, no_domain: bool) -> Text {
         Text {
             buf: Vec::with_capacity(n),
-            names: resolve.then(Names::default),
+            names: resolve.then(|| Names::new(no_domain)),
         }
     }
 

@@ -55,7 +55,7 @@ pub fn print(cx: &mut Ctx, net: &Net, p: &[u8], len: u32) {
     // Up to the end of the IP datagram, not of the UDP length: tcpdump's payload printers
     // read to its snapend (a short UDP length does not stop the DNS printer, for one).
     let payload = &p[8..];
-    if cx.o.verbose > 0 && !net.fragmented() {
+    if cx.o.verbose > 0 && !cx.o.no_checksums && !net.fragmented() {
         let whole = p.len() >= 8 + length as usize;
         let udp_sum = be16(p, 6).unwrap_or(0);
         if !net.is_v6() && cx.o.verbose > 1 {
