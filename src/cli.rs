@@ -209,7 +209,8 @@ struct Args {
     ebpf: bool,
 
     /// Count only, in the kernel: no packet is copied to user space; the counters print at
-    /// the end (and every --interval)
+    /// the end (and every --interval). With -r or -V, as tcpdump's: print only how many
+    /// packets match
     #[arg(long = "count", help_heading = "eBPF counters")]
     count_only: bool,
 
@@ -272,6 +273,33 @@ struct Args {
         help_heading = "Installation"
     )]
     completions: Option<clap_complete::Shell>,
+
+    /// tcpdump flags bpfdump does not have: taken, then refused with a message saying so
+    /// (and what to use instead), rather than clap's "unexpected argument".
+    #[arg(short = 'a', hide = true)]
+    t_a: bool,
+    #[arg(short = 'b', hide = true)]
+    t_b: bool,
+    #[arg(short = 'E', hide = true, value_name = "SPI@IP ALGO:SECRET")]
+    t_e: Option<String>,
+    #[arg(short = 'f', hide = true)]
+    t_f: bool,
+    #[arg(short = 'H', hide = true)]
+    t_h: bool,
+    #[arg(short = 'I', long = "monitor-mode", hide = true)]
+    t_i: bool,
+    #[arg(short = 'L', long = "list-data-link-types", hide = true)]
+    t_l: bool,
+    #[arg(short = 'm', hide = true)]
+    t_m: Option<String>,
+    #[arg(short = 'M', hide = true)]
+    t_mm: Option<String>,
+    #[arg(short = 'T', hide = true)]
+    t_t: Option<String>,
+    #[arg(short = 'u', hide = true)]
+    t_u: bool,
+    #[arg(short = 'z', hide = true)]
+    t_z: Option<String>,
 
     /// Filter expression (pcap-filter(7)); the words are joined with spaces
     #[arg(value_name = "EXPRESSION")]
@@ -364,6 +392,8 @@ pub struct Config {
     pub print_too: bool,
     /// -J: list the interface's time stamp types.
     pub list_tstamp_types: bool,
+    /// --count with -r/-V (tcpdump's): print only how many packets match.
+    pub count_packets: bool,
     pub live: Live,
     pub dump: Option<DumpFormat>,
     pub read: Option<PathBuf>,
@@ -470,6 +500,52 @@ fn one_line(rendered: &str) -> String {
 
 impl Config {
     fn from_args(a: Args) -> Result<Config, Error> {
+        let missing = [
+            (
+                a.t_a,
+                "-a (names for network and broadcast addresses) is not supported",
+            ),
+            (
+                a.t_b,
+                "-b (BGP AS numbers in ASDOT notation) is not supported",
+            ),
+            (
+                a.t_e.is_some(),
+                "-E: bpfdump does not decrypt ESP; Wireshark or tshark can, given the \
+                 security associations",
+            ),
+            (
+                a.t_f,
+                "-f (foreign IPv4 addresses printed numerically) is not supported; -n prints \
+                 every address numerically",
+            ),
+            (a.t_h, "-H (802.11s mesh headers) is not supported"),
+            (
+                a.t_i,
+                "-I (monitor mode) is not supported: bpfdump captures Ethernet, cooked and \
+                 raw-IP interfaces",
+            ),
+            (
+                a.t_l,
+                "-L is not supported: bpfdump captures an interface with one link type, which \
+                 its 'listening on' line names",
+            ),
+            (a.t_m.is_some(), "-m (SMI MIB modules) is not supported"),
+            (a.t_mm.is_some(), "-M (TCP-MD5 secrets) is not supported"),
+            (
+                a.t_t.is_some(),
+                "-T (printing packets as another protocol) is not supported",
+            ),
+            (a.t_u, "-u (undecoded NFS handles) is not supported"),
+            (
+                a.t_z.is_some(),
+                "-z (a command run on each finished file) is not supported: run it on the \
+                 files -C/-G leave, e.g. from a loop or with inotifywait",
+            ),
+        ];
+        if let Some((_, why)) = missing.iter().find(|(on, _)| *on) {
+            return Err(Error::msg(format!("tcpdump's {why}")));
+        }
         let ebpf = ebpf_options(&a)?;
         let dump = match (a.dump, a.dump_bytecode) {
             (_, Some(f)) => Some(f),
@@ -598,6 +674,11 @@ impl Config {
                 )));
             }
         }
+        if a.count_only && (a.read.is_some() || a.read_list.is_some()) && a.write.is_some() {
+            return Err(Error::msg(
+                "--count with -r prints how many packets match and writes none: drop -w",
+            ));
+        }
         if a.print_too && a.write.as_deref().is_some_and(|w| w.as_os_str() == "-") {
             return Err(Error::msg(
                 "--print with -w -: the packets and the printed lines would both go to \
@@ -662,6 +743,7 @@ impl Config {
             print,
             print_too: a.print_too,
             list_tstamp_types: a.list_tstamp_types,
+            count_packets: a.count_only && ebpf.is_none(),
             live,
             dump,
             read: a.read,
@@ -736,7 +818,12 @@ fn ebpf_options(a: &Args) -> Result<Option<Ebpf>, Error> {
     } else {
         "--ebpf"
     };
-    if a.read.is_some() || a.read_list.is_some() {
+    let reading = a.read.is_some() || a.read_list.is_some();
+    // With -r or -V, --count is tcpdump's: print how many packets match, not the packets.
+    if reading && a.count_only && !(a.ebpf || a.top || extra || dump_ebpf) {
+        return Ok(None);
+    }
+    if reading {
         return Err(Error::msg(format!(
             "{flag} counts in the kernel, on a live interface (-i): it does not read files (-r)"
         )));

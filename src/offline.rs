@@ -22,6 +22,8 @@ enum Sink {
     /// one link type.
     Series(SaveFile, u32),
     Summary(Printer<File>),
+    /// --count (tcpdump's, reading files): how many packets match.
+    Tally(u64),
 }
 
 impl Sink {
@@ -30,6 +32,9 @@ impl Sink {
             Sink::File(w) => w.finish(),
             Sink::Series(s, _) => s.finish(None),
             Sink::Summary(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
+            Sink::Tally(n) => {
+                crate::output::print(&format!("{n} packet{}\n", if n == 1 { "" } else { "s" }))
+            }
         }
     }
 }
@@ -247,6 +252,7 @@ fn open_sink(
             Sink::Series(SaveFile::create(save, Some((0, String::new())))?, linktype)
         }
         Some(out) => Sink::File(CaptureWriter::create(out, reader.format())?),
+        None if cfg.count_packets => Sink::Tally(0),
         None => Sink::Summary(Printer::new(
             stdout_file().map_err(|e| Error::io("stdout", &e))?,
             cfg.print.clone(),
@@ -324,6 +330,7 @@ fn filter_loop(
                         }
                     }
                     Sink::Summary(pr) => pr.packet(&p).map_err(|e| Error::io("stdout", &e))?,
+                    Sink::Tally(n) => *n += 1,
                 }
                 if let Some(pr) = printer {
                     pr.packet(&p).map_err(|e| Error::io("stdout", &e))?;

@@ -261,3 +261,51 @@ fn dont_verify_checksums() {
         }
     }
 }
+
+#[test]
+fn count_when_reading_is_tcpdumps() {
+    let f = captures_dir().join("sample.pcap");
+    let f = f.to_str().unwrap();
+    assert_eq!(ok(&["-r", f, "--count"]), "322 packets\n");
+    assert_eq!(ok(&["-r", f, "--count", "-c", "1"]), "1 packet\n");
+    let tcp = ok(&["-r", f, "--count", "tcp"]);
+    if have_tcpdump() {
+        let t = Command::new("tcpdump")
+            .args(["-r", f, "--count", "tcp"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&t.stdout), tcp);
+    }
+    let line = assert_one_line_error(&run(&["-r", f, "--count", "-w", "/tmp/never.pcap"]));
+    assert!(line.contains("drop -w"), "{line}");
+    let line = assert_one_line_error(&run(&["-r", f, "--count", "--json"]));
+    assert!(line.contains("does not read files"), "{line}");
+}
+
+#[test]
+fn tcpdump_flags_bpfdump_lacks_are_named() {
+    let f = captures_dir().join("sample.pcap");
+    let f = f.to_str().unwrap();
+    for flag in [
+        &["-a"][..],
+        &["-b"],
+        &["-E", "spi@1.2.3.4 aes:0x00"],
+        &["-f"],
+        &["-H"],
+        &["-I"],
+        &["-L"],
+        &["-m", "x"],
+        &["-M", "x"],
+        &["-T", "rpc"],
+        &["-u"],
+        &["-z", "gzip"],
+    ] {
+        let mut a = vec!["-r", f];
+        a.extend_from_slice(flag);
+        let line = assert_one_line_error(&run(&a));
+        assert!(
+            line.starts_with(&format!("bpfdump: tcpdump's {}", flag[0])),
+            "{line}"
+        );
+    }
+}
