@@ -103,8 +103,9 @@ fn senseless_combinations_are_refused_in_one_line() {
             vec!["-i", "lo", "--count", "-w", w],
             "--count copies no packet",
         ),
+        // (--count alone with -r is tcpdump's packet count: tests/tool.rs.)
         (
-            vec!["-r", pcap.as_str(), "--count"],
+            vec!["-r", pcap.as_str(), "--count", "--json"],
             "does not read files (-r)",
         ),
         (
