@@ -506,8 +506,15 @@ fn socket_error(iface: &Iface, e: Option<io::Error>) -> Error {
 /// stderr, as tcpdump does; with the interface gone it is the end.
 #[derive(Default)]
 struct LinkWatch {
-    down: bool,
+    /// Since when the link has been down (ENETDOWN with the interface there).
+    down: Option<Instant>,
+    /// Whether that was said: only once it has lasted a moment, since deleting an interface
+    /// takes it down first and the deletion should be the one thing said.
+    said: bool,
 }
+
+/// How long a link stays down before the capture says so.
+const DOWN_SAID_AFTER: Duration = Duration::from_millis(100);
 
 impl LinkWatch {
     /// The socket reported an error: None when the capture goes on (a link gone down), the
@@ -516,8 +523,33 @@ impl LinkWatch {
         let netdown = e.as_ref().and_then(|e| e.raw_os_error()) == Some(libc::ENETDOWN);
         match (netdown, iface.index, iface::is_up(iface.index)) {
             (true, index, Some(_)) if index != 0 => {
-                if !self.down {
-                    self.down = true;
+                self.down.get_or_insert_with(Instant::now);
+                None
+            }
+            _ => Some(socket_error(iface, e)),
+        }
+    }
+
+    /// While the link is down, on each wake-up: say that it is down once that has lasted a
+    /// moment, and when it is back up; the error to end with when the interface is gone
+    /// (the kernel says ENETDOWN once only, and may have said it while it still existed).
+    fn check(&mut self, iface: &Iface) -> Option<Error> {
+        let since = self.down?;
+        match iface::is_up(iface.index) {
+            Some(true) => {
+                if self.said {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "bpfdump: {}: the link is up again",
+                        iface.name
+                    );
+                }
+                *self = LinkWatch::default();
+                None
+            }
+            Some(false) => {
+                if !self.said && since.elapsed() >= DOWN_SAID_AFTER {
+                    self.said = true;
                     let _ = writeln!(
                         io::stderr(),
                         "bpfdump: {}: the link went down; capturing on when it comes back up",
@@ -526,30 +558,8 @@ impl LinkWatch {
                 }
                 None
             }
-            _ => Some(socket_error(iface, e)),
-        }
-    }
-
-    /// While the link is down, on each wake-up: say when it is back up; the error to end
-    /// with when the interface is gone (deleting an interface takes it down first, and the
-    /// kernel says ENETDOWN once only, so the error may have come while it still existed).
-    fn check(&mut self, iface: &Iface) -> Option<Error> {
-        if !self.down {
-            return None;
-        }
-        match iface::is_up(iface.index) {
-            Some(true) => {
-                self.down = false;
-                let _ = writeln!(
-                    io::stderr(),
-                    "bpfdump: {}: the link is up again",
-                    iface.name
-                );
-                None
-            }
-            Some(false) => None,
             None => {
-                self.down = false;
+                *self = LinkWatch::default();
                 Some(socket_error(
                     iface,
                     Some(io::Error::from_raw_os_error(libc::ENETDOWN)),
@@ -559,12 +569,12 @@ impl LinkWatch {
     }
 
     /// The poll timeout: while the link is down, short enough to notice it come back up or
-    /// go away.
+    /// go away, and to say it is down.
     fn wait_ms(&self, ms: i32) -> i32 {
-        match (self.down, ms) {
+        match (self.down.is_some(), ms) {
             (false, ms) => ms,
-            (true, ms) if (0..100).contains(&ms) => ms,
-            (true, _) => 100,
+            (true, ms) if (0..50).contains(&ms) => ms,
+            (true, _) => 50,
         }
     }
 }
