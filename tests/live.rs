@@ -700,7 +700,7 @@ fn link_flap_goes_on_deletion_ends(tool: &Tool, test: &str) {
             .stderr
             .lines()
             .filter(|l| l.starts_with("bpfdump: "))
-            .last()
+            .next_back()
             .unwrap_or("");
         assert_eq!(
             last,
