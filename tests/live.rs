@@ -699,8 +699,7 @@ fn link_flap_goes_on_deletion_ends(tool: &Tool, test: &str) {
         let last = done
             .stderr
             .lines()
-            .filter(|l| l.starts_with("bpfdump: "))
-            .next_back()
+            .rfind(|l| l.starts_with("bpfdump: "))
             .unwrap_or("");
         assert_eq!(
             last,
