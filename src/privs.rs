@@ -62,13 +62,40 @@ pub fn drop_to(t: &Target) -> Result<(), Error> {
     let cname = std::ffi::CString::new(t.name.as_str()).map_err(|_| Error::msg("bad user name"))?;
     unistd::initgroups(&cname, t.gid).map_err(|e| fail("initgroups", e))?;
     unistd::setgid(t.gid).map_err(|e| fail("setgid", e))?;
+    // While still root: empty the capability bounding set, so that nothing this process
+    // runs can get a capability back (setuid below clears the others).
+    drop_bounding_set().map_err(|e| fail("PR_CAPBSET_DROP", e))?;
     unistd::setuid(t.uid).map_err(|e| fail("setuid", e))?;
+    // And no execve can raise privileges (set-user-ID programs, file capabilities).
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(fail("PR_SET_NO_NEW_PRIVS", nix::Error::last()));
+    }
     // Make sure there is no way back.
     if unistd::setuid(Uid::from_raw(0)).is_ok() {
         return Err(Error::msg(format!(
             "dropping privileges to {} did not take",
             t.name
         )));
+    }
+    Ok(())
+}
+
+/// Drops every capability from the bounding set (cap_last_cap says how many the kernel
+/// has); a capability the kernel does not know (EINVAL) ends the walk.
+fn drop_bounding_set() -> Result<(), nix::Error> {
+    let last: libc::c_ulong = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(63);
+    for cap in 0..=last {
+        // SAFETY: prctl with integer arguments only.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } != 0 {
+            match nix::Error::last() {
+                nix::Error::EINVAL => break,
+                e => return Err(e),
+            }
+        }
     }
     Ok(())
 }

@@ -1639,6 +1639,17 @@ fn snaplen_and_buffer_options(tool: &Tool, test: &str) {
 }
 
 /// Real, effective, saved and filesystem user ids of a process.
+/// A field of /proc/PID/status, whitespace-trimmed (`Groups`, `CapEff`, ...).
+fn status_field(pid: u32, name: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+        .trim()
+        .to_string()
+}
+
 fn uids(pid: u32) -> Vec<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
@@ -1688,6 +1699,29 @@ fn drops_privileges(tool: &Tool, test: &str) {
         ids.iter().all(|u| *u != 0),
         "without -Z: still root after listening: {ids:?}"
     );
+    // No way back: root's supplementary groups gone (nobody's own remain, as tcpdump's
+    // initgroups leaves them), no capability in any set; bpfdump also empties the bounding
+    // set and sets no_new_privs, which tcpdump does not.
+    for pid in [z.pid(), plain.pid()] {
+        let groups = status_field(pid, "Groups");
+        assert!(
+            !groups.split_whitespace().any(|g| g == "0"),
+            "group root still among {groups:?}"
+        );
+        let mut sets = vec!["CapInh", "CapPrm", "CapEff", "CapAmb"];
+        if !tool.is_tcpdump() {
+            sets.push("CapBnd");
+            assert_eq!(status_field(pid, "NoNewPrivs"), "1");
+        }
+        for set in sets {
+            assert_eq!(
+                status_field(pid, set),
+                "0000000000000000",
+                "{}: {set} after dropping privileges",
+                tool.name
+            );
+        }
+    }
 
     const N: usize = 1100;
     send_bulk(&lab, &sinks[0], "z", 6501, N);
@@ -1964,4 +1998,71 @@ fn list_interfaces_like_tcpdump() {
     };
     assert_eq!(want.len(), 3, "{want:?}");
     assert_eq!(ours(&out), want, "bpfdump -D:\n{out}");
+}
+
+/// Capturing needs only CAP_NET_RAW (the classic backend): a copy of bpfdump with
+/// `setcap cap_net_raw+ep`, run as nobody, captures and writes its file (the setcap line
+/// README and docs/ebpf.md give).
+#[test]
+fn only_cap_net_raw_captures() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = "only_cap_net_raw_captures";
+    let Some(lab) = Lab::up(test) else { return };
+    let (Some(setcap), Some(setpriv)) = (which("setcap"), which("setpriv")) else {
+        skip(
+            test,
+            "setcap or setpriv is not installed (libcap2-bin, util-linux)",
+        );
+        return;
+    };
+    let dir = Scratch::new(test);
+    std::fs::set_permissions(dir.dir(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let bin = dir.path("bpfdump");
+    std::fs::copy(env!("CARGO_BIN_EXE_bpfdump"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ok = std::process::Command::new(setcap)
+        .arg("cap_net_raw+ep")
+        .arg(&bin)
+        .status()
+        .unwrap()
+        .success();
+    if !ok {
+        skip(
+            test,
+            "setcap failed (a file system without file capabilities?)",
+        );
+        return;
+    }
+    let _sinks = lab.sinks(Side::A, &[6601]);
+    let file = dir.path("raw.pcap");
+    let tool = Tool {
+        name: "bpfdump",
+        path: setpriv,
+    };
+    let mut a = args(&["--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
+    a.push(bin.display().to_string());
+    a.extend(args(&["-i", &lab.dev(Side::A), "-c", "3", "-w"]));
+    a.push(file.display().to_string());
+    a.extend(args(&["udp", "port", "6601"]));
+    let mut cap = lab.capture(Side::A, &tool, &a);
+    ethernet(&Tool::bpfdump(), &lab, &cap.wait_listening());
+    let s = lab.udp4(Side::B, 0);
+    let want: Vec<_> = (0..3)
+        .map(|i| send(&s, (lab.ip4(Side::A), 6601), payload("r", i, 40)))
+        .collect();
+    let done = cap.finish();
+    done.assert_success();
+    let c = load(&file);
+    assert_eq!(c.dgrams(), want, "{}", c.listing());
+}
+
+/// A program on PATH (or in /usr/sbin, /sbin), if installed.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"])
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file());
+    found
 }
