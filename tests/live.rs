@@ -15,7 +15,7 @@
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,6 +71,7 @@ scenarios!(
     print_while_writing,
     link_flap_goes_on_deletion_ends,
     sigint_under_load_writes_up_to_the_signal,
+    kill_9_leaves_every_record_that_reached_the_os,
 );
 
 // ----------------------------------------------------------------------------- helpers
@@ -710,11 +711,18 @@ fn link_flap_goes_on_deletion_ends(tool: &Tool, test: &str) {
     assert_eq!(c.dgrams(), want, "{}", c.listing());
 }
 
-/// (21) SIGINT while datagrams pour in: the file holds what the kernel had taken when the
+/// (21) SIGINT, SIGTERM, SIGHUP while datagrams pour in: the file holds what the kernel had taken when the
 /// signal came, up to its last packets, and nothing stamped after it (give or take the
 /// handler's scheduling delay; bpfdump kept reading for a block timeout, a second, writing
 /// tens of thousands of later packets).
 fn sigint_under_load_writes_up_to_the_signal(tool: &Tool, test: &str) {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        stop_under_load(tool, test, sig);
+    }
+}
+
+/// One run of (21) with signal `sig`.
+fn stop_under_load(tool: &Tool, test: &str, sig: libc::c_int) {
     let Some(lab) = Lab::up(test) else { return };
     let dir = Scratch::new(test);
     let file = dir.path("load.pcap");
@@ -748,7 +756,7 @@ fn sigint_under_load_writes_up_to_the_signal(tool: &Tool, test: &str) {
             .as_nanos() as u64
     };
     let before = now_ns();
-    cap.signal(libc::SIGINT);
+    cap.signal(sig);
     let after = now_ns();
     let done = cap.finish();
     stop.store(true, Ordering::Relaxed);
@@ -771,16 +779,81 @@ fn sigint_under_load_writes_up_to_the_signal(tool: &Tool, test: &str) {
     // kill(2) returns (before, the capture went on for its block timeout, a second).
     assert!(
         last <= after + 100_000_000,
-        "{}: packets stamped after the signal in the file: the last {} ms after it",
+        "{} (signal {sig}): packets stamped after the signal in the file: the last {} ms \
+         after it",
         tool.name,
         (last - after) as f64 / 1e6
     );
     assert!(
         last + 50_000_000 >= before,
-        "{}: the last packet is {} ms before the signal: the packets just before it are lost",
+        "{} (signal {sig}): the last packet is {} ms before the signal: the packets just \
+         before it are lost",
         tool.name,
         (before - last) as f64 / 1e6
     );
+}
+
+/// (22) `kill -9` in the middle of a capture, datagrams still coming: nothing is flushed or
+/// closed, and the file still reads, in order from the first datagram, up to the last
+/// whole record the program had handed to the OS; at most one record is cut after it (the
+/// writer hands the OS whole pages, not whole records).
+fn kill_9_leaves_every_record_that_reached_the_os(tool: &Tool, test: &str) {
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    let file = dir.path("killed.pcap");
+    let _sinks = lab.sinks(Side::A, &[5861]);
+    let mut a = args(&["-i", &lab.dev(Side::A), "-w"]);
+    a.push(file.display().to_string());
+    a.extend(args(&["udp", "port", "5861"]));
+    let mut cap = lab.capture(Side::A, tool, &a);
+    ethernet(tool, &lab, &cap.wait_listening());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sock = lab.udp4(Side::B, 0);
+    let dst = SocketAddr::from((lab.ip4(Side::A), 5861));
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(8) {
+                send(&sock, dst, payload("k", n, 1000));
+                n += 1;
+                if n % 32 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = cap.kill_9();
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{}", tool.name);
+    let c = read_capture(&file).unwrap_or_else(|e| panic!("{}: {e}", tool.name));
+    let seqs = c.seqs("k");
+    assert!(
+        seqs.len() > 100,
+        "{}: {} records in the file",
+        tool.name,
+        seqs.len()
+    );
+    assert_eq!(
+        seqs,
+        (0..seqs.len()).collect::<Vec<_>>(),
+        "{}: whole records, in order from the first",
+        tool.name
+    );
+    assert!(
+        c.partial < 1100,
+        "{}: {} bytes of a cut record",
+        tool.name,
+        c.partial
+    );
+    if c.partial == 0 {
+        if let Some(lines) = tcpdump_read(test, &file, &[]) {
+            assert_eq!(lines.len(), seqs.len(), "tcpdump reads them all");
+        }
+    }
 }
 
 /// A packet's identity for the direction test.

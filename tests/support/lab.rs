@@ -1632,6 +1632,15 @@ impl Running {
     }
 }
 
+impl Running {
+    /// SIGKILL, then the exit status (which then names the signal).
+    pub fn kill_9(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        child.wait().unwrap()
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
