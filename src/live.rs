@@ -257,7 +257,8 @@ impl Sink {
     }
     fn finish(self, c: &Counters) -> Result<(), Error> {
         match self {
-            Sink::File(f, p) => {
+            Sink::File(mut f, p) => {
+                f.check_removed();
                 let printed = match p {
                     Some(mut p) => p.flush().map_err(|e| Error::io("stdout", &e)),
                     None => Ok(()),
@@ -898,6 +899,9 @@ impl Capture<'_> {
             if last_stats.elapsed() > Duration::from_secs(1) {
                 counters.poll_kernel(sock);
                 last_stats = Instant::now();
+                if let Sink::File(f, _) = sink {
+                    f.check_removed();
+                }
                 if let Some(err) = link.check(self.iface) {
                     if failed.is_none() {
                         failed = Some(err);

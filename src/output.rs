@@ -216,6 +216,14 @@ impl Out {
         self.len
     }
 
+    /// Whether the file has been removed (no name left for it) since it was opened.
+    pub fn removed(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.file
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.nlink() == 0)
+    }
+
     /// Drops what is buffered or queued without writing it (after a failed write): once
     /// this returns, nothing more reaches the file.
     pub fn discard(mut self) {

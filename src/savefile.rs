@@ -204,6 +204,25 @@ impl SaveFile {
         self.0.close(stats.as_ref())
     }
 
+    /// Says once, on stderr, that the file being written was removed (`rm` during the
+    /// capture): what is written to it now is lost when the capture ends, as with tcpdump,
+    /// which says nothing. Called about once a second; one fstat.
+    pub fn check_removed(&mut self) {
+        let s = &mut *self.0;
+        if s.said_removed || s.cfg.path.as_os_str() == "-" {
+            return;
+        }
+        if s.file.as_ref().is_some_and(|c| c.out.removed()) {
+            s.said_removed = true;
+            let _ = writeln!(
+                io::stderr(),
+                "bpfdump: {}: removed during the capture; what is written to it is lost when \
+                 the capture ends (-C or -G start new files)",
+                s.name.display()
+            );
+        }
+    }
+
     /// The name of the file being written (for messages).
     pub fn current_name(&self) -> &Path {
         &self.0.name
@@ -251,6 +270,8 @@ struct State {
     os: String,
     /// Old files being removed on other threads (see `set_aside`), joined at the end.
     removing: Vec<std::thread::JoinHandle<()>>,
+    /// The current file's removal was said (once per file).
+    said_removed: bool,
 }
 
 impl State {
@@ -298,6 +319,7 @@ impl State {
             start,
             os: os_name(),
             removing: Vec::new(),
+            said_removed: false,
         };
         s.open(name)?;
         Ok(s)
@@ -387,6 +409,7 @@ impl State {
             }
         }
         self.name = name;
+        self.said_removed = false;
         self.set_aside();
         let (out, ledger) = Ledger::open(&self.name, BUF_SIZE, false)?;
         let mut cur = Current {

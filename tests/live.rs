@@ -72,6 +72,7 @@ scenarios!(
     link_flap_goes_on_deletion_ends,
     sigint_under_load_writes_up_to_the_signal,
     kill_9_leaves_every_record_that_reached_the_os,
+    output_removed_or_made_unwritable_mid_capture,
 );
 
 // ----------------------------------------------------------------------------- helpers
@@ -852,6 +853,61 @@ fn kill_9_leaves_every_record_that_reached_the_os(tool: &Tool, test: &str) {
     if c.partial == 0 {
         if let Some(lines) = tcpdump_read(test, &file, &[]) {
             assert_eq!(lines.len(), seqs.len(), "tcpdump reads them all");
+        }
+    }
+}
+
+/// (23) The output file made unwritable mid-capture: the open file takes every packet still;
+/// removed mid-capture: the capture goes on (what it writes is lost at the end, as with
+/// tcpdump) and bpfdump says so once.
+fn output_removed_or_made_unwritable_mid_capture(tool: &Tool, test: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(lab) = Lab::up(test) else { return };
+    let dir = Scratch::new(test);
+    let _sinks = lab.sinks(Side::A, &[5871]);
+    let s = lab.udp4(Side::B, 0);
+    let dst = (lab.ip4(Side::A), 5871);
+    for removed in [false, true] {
+        let file = dir.path(if removed {
+            "removed.pcap"
+        } else {
+            "locked.pcap"
+        });
+        let mut a = args(&["-i", &lab.dev(Side::A), "-c", "40", "-w"]);
+        a.push(file.display().to_string());
+        a.extend(args(&["udp", "port", "5871"]));
+        let mut cap = lab.capture(Side::A, tool, &a);
+        ethernet(tool, &lab, &cap.wait_listening());
+        let mut want = Vec::new();
+        for i in 0..40 {
+            if i == 10 {
+                std::thread::sleep(Duration::from_millis(200));
+                if removed {
+                    std::fs::remove_file(&file).unwrap();
+                } else {
+                    let p = std::fs::Permissions::from_mode(0o000);
+                    std::fs::set_permissions(&file, p).unwrap();
+                }
+            }
+            want.push(send(&s, dst, payload("o", i, 100)));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let done = cap.finish();
+        done.assert_success();
+        assert_eq!(done.stats().captured, 40, "{}", done.stderr);
+        if removed {
+            if !tool.is_tcpdump() {
+                let line = format!(
+                    "bpfdump: {}: removed during the capture; what is written to it is lost \
+                     when the capture ends (-C or -G start new files)",
+                    file.display()
+                );
+                assert!(done.stderr.lines().any(|l| l == line), "{}", done.stderr);
+            }
+            assert!(!file.exists());
+        } else {
+            let c = load(&file);
+            assert_eq!(c.dgrams(), want, "{}", c.listing());
         }
     }
 }
