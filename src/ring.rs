@@ -389,26 +389,36 @@ impl PacketSocket {
         if self.block_status(i).load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
             return None;
         }
-        let base = self.block_ptr(i);
-        // SAFETY: the kernel handed the block to us (status USER, acquire above), so its
-        // header and packets are ours to read until we give it back.
-        let (num, first, seq) = unsafe {
-            let desc = &*base.cast::<libc::tpacket_block_desc>();
+        // (The kernel handed the block to us: status USER, acquire above.)
+        Some(self.take(i))
+    }
+
+    /// Block `i`'s header: packets, offset of the first, sequence number.
+    fn header(&self, i: u32) -> (u32, u32, u64) {
+        // SAFETY: the header is inside the mapping; callers read it only when no packet is
+        // being written into the block (handed over to us, or the socket detached).
+        unsafe {
+            let desc = &*self.block_ptr(i).cast::<libc::tpacket_block_desc>();
             (
                 desc.hdr.bh1.num_pkts,
                 desc.hdr.bh1.offset_to_first_pkt,
                 desc.hdr.bh1.seq_num,
             )
-        };
+        }
+    }
+
+    /// Block `i` as ours to read, and the one after it next.
+    fn take(&self, i: u32) -> Block<'_> {
+        let (num, first, seq) = self.header(i);
         self.next.set((i + 1) % self.ring.block_count);
         self.last_seq.set(seq);
-        Some(Block {
+        Block {
             sock: self,
             index: i,
-            base,
+            base: self.block_ptr(i),
             left: num,
             offset: first as usize,
-        })
+        }
     }
 }
 
@@ -443,28 +453,8 @@ impl PacketSocket {
     /// block the kernel has not reopened still holds a past round's header.
     pub fn filling_block(&self) -> Option<Block<'_>> {
         let i = self.next.get();
-        let base = self.block_ptr(i);
-        // SAFETY: the header is inside the mapping, and no packet is being written (detach).
-        let (num, first, seq) = unsafe {
-            let desc = &*base.cast::<libc::tpacket_block_desc>();
-            (
-                desc.hdr.bh1.num_pkts,
-                desc.hdr.bh1.offset_to_first_pkt,
-                desc.hdr.bh1.seq_num,
-            )
-        };
-        if num == 0 || seq != self.last_seq.get() + 1 {
-            return None;
-        }
-        self.next.set((i + 1) % self.ring.block_count);
-        self.last_seq.set(seq);
-        Some(Block {
-            sock: self,
-            index: i,
-            base,
-            left: num,
-            offset: first as usize,
-        })
+        let (num, _, seq) = self.header(i);
+        (num != 0 && seq == self.last_seq.get() + 1).then(|| self.take(i))
     }
 }
 

@@ -733,22 +733,8 @@ fn stop_under_load(tool: &Tool, test: &str, sig: libc::c_int) {
     a.extend(args(&["udp", "port", "5851"]));
     let mut cap = lab.capture(Side::A, tool, &a);
     ethernet(tool, &lab, &cap.wait_listening());
-    let stop = Arc::new(AtomicBool::new(false));
-    let sock = lab.udp4(Side::B, 0);
-    let dst = SocketAddr::from((lab.ip4(Side::A), 5851));
-    let sender = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            let mut n = 0;
-            // As fast as a socket sends, for at most 8 s.
-            while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(8) {
-                send(&sock, dst, payload("l", n, 32));
-                n += 1;
-            }
-            n
-        })
-    };
+    // As fast as a socket sends.
+    let (stop, sender) = keep_sending(&lab, 5851, "l", 32, 0, Duration::ZERO);
     std::thread::sleep(Duration::from_millis(1500));
     let now_ns = || {
         std::time::SystemTime::now()
@@ -808,23 +794,7 @@ fn kill_9_leaves_every_record_that_reached_the_os(tool: &Tool, test: &str) {
     a.extend(args(&["udp", "port", "5861"]));
     let mut cap = lab.capture(Side::A, tool, &a);
     ethernet(tool, &lab, &cap.wait_listening());
-    let stop = Arc::new(AtomicBool::new(false));
-    let sock = lab.udp4(Side::B, 0);
-    let dst = SocketAddr::from((lab.ip4(Side::A), 5861));
-    let sender = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(8) {
-                send(&sock, dst, payload("k", n, 1000));
-                n += 1;
-                if n % 32 == 0 {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        })
-    };
+    let (stop, sender) = keep_sending(&lab, 5861, "k", 1000, 32, Duration::from_millis(1));
     std::thread::sleep(Duration::from_millis(1500));
     let status = cap.kill_9();
     stop.store(true, Ordering::Relaxed);
@@ -1286,6 +1256,36 @@ fn time_rotation_stops_at_file_limit(tool: &Tool, test: &str) {
     );
 }
 
+/// Sends datagrams `tag` 0, 1, ... of `len` bytes from side B to side A's `port` on a
+/// thread until the flag is set (8 s at most), pausing `pause` after every `every` (0:
+/// never); the thread returns how many it sent.
+fn keep_sending(
+    lab: &Lab,
+    port: u16,
+    tag: &'static str,
+    len: usize,
+    every: usize,
+    pause: Duration,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<usize>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sock = lab.udp4(Side::B, 0);
+    let dst = SocketAddr::from((lab.ip4(Side::A), port));
+    let flag = stop.clone();
+    let sender = std::thread::spawn(move || {
+        let t = Instant::now();
+        let mut n = 0;
+        while !flag.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(8) {
+            send(&sock, dst, payload(tag, n, len));
+            n += 1;
+            if every > 0 && n % every == 0 {
+                std::thread::sleep(pause);
+            }
+        }
+        n
+    });
+    (stop, sender)
+}
+
 /// (8) SIGINT while datagrams keep coming: exit status 0, a whole file (tcpdump reads it
 /// without complaint), and as many packets in it as "packets captured" says.
 fn sigint_mid_capture_leaves_a_valid_file(tool: &Tool, test: &str) {
@@ -1298,22 +1298,7 @@ fn sigint_mid_capture_leaves_a_valid_file(tool: &Tool, test: &str) {
     a.extend(args(&["udp", "port", "5801"]));
     let mut cap = lab.capture(Side::A, tool, &a);
     ethernet(tool, &lab, &cap.wait_listening());
-    let stop = Arc::new(AtomicBool::new(false));
-    let sock = lab.udp4(Side::B, 0);
-    let dst = SocketAddr::from((lab.ip4(Side::A), 5801));
-    let sender = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(8) {
-                send(&sock, dst, payload("i", n, 64));
-                n += 1;
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            n
-        })
-    };
+    let (stop, sender) = keep_sending(&lab, 5801, "i", 64, 1, Duration::from_millis(2));
     std::thread::sleep(Duration::from_millis(1500));
     let done = cap.stop();
     stop.store(true, Ordering::Relaxed);
