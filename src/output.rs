@@ -688,3 +688,63 @@ pub fn pcapng_error(label: &str, e: PcapNgWriteError) -> Error {
         other => Error::msg(format!("{label}: {}", chain(&other))),
     }
 }
+
+/// Keeps a capture file from filling the page cache: a thread of its own waits until each
+/// further [`CACHE_CHUNK`] the OS has taken is on disk (sync_file_range) and drops those pages
+/// (POSIX_FADV_DONTNEED). A capture writes gigabytes it will not read back soon; left in the
+/// cache they grow it without bound, and on the VM this was measured on, the file's writes
+/// cost three times the CPU per packet once some 2 GB were cached (bench/README.md, soak).
+/// Nothing waits for the thread: dropping this only tells it to stop, so closing a file
+/// (rotation, in the capture loop) never waits for a disk.
+pub struct CacheDropper {
+    stop: Arc<AtomicBool>,
+}
+
+/// Bytes written back and dropped at a time.
+pub const CACHE_CHUNK: u64 = 32 << 20;
+
+impl CacheDropper {
+    /// For a regular file (None for stdout, pipes, devices).
+    pub fn start(ledger: &Ledger) -> Option<CacheDropper> {
+        use std::os::fd::AsRawFd;
+        let file = ledger.truncatable.as_ref()?.try_clone().ok()?;
+        let written = ledger.written.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        thread::Builder::new()
+            .name("cache".into())
+            .spawn(move || {
+                let fd = file.as_raw_fd();
+                let mut done: u64 = 0;
+                while !flag.load(Ordering::Relaxed) {
+                    thread::sleep(std::time::Duration::from_millis(100));
+                    let upto = written.load(Ordering::Acquire) / CACHE_CHUNK * CACHE_CHUNK;
+                    if upto <= done {
+                        continue;
+                    }
+                    let (off, len) = (done as libc::off64_t, (upto - done) as libc::off64_t);
+                    // SAFETY: plain system calls on a descriptor this thread owns.
+                    unsafe {
+                        libc::sync_file_range(
+                            fd,
+                            off,
+                            len,
+                            libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                                | libc::SYNC_FILE_RANGE_WRITE
+                                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                        );
+                        libc::posix_fadvise64(fd, off, len, libc::POSIX_FADV_DONTNEED);
+                    }
+                    done = upto;
+                }
+            })
+            .ok()?;
+        Some(CacheDropper { stop })
+    }
+}
+
+impl Drop for CacheDropper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

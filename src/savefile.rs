@@ -38,7 +38,7 @@ use pcap_file::pcapng::{Block, PcapNgBlock, PcapNgWriter};
 use pcap_file::{DataLink, Endianness};
 
 use crate::error::Error;
-use crate::output::{pcap_error, pcapng_error, Ledger, Out};
+use crate::output::{pcap_error, pcapng_error, CacheDropper, Ledger, Out};
 
 /// Output buffer. Measured (`bench_buffer`, writing to a file in the page cache): per
 /// 1500-byte packet 460 ns with 64 KiB, 325 with 256 KiB, 280 with 1 MiB; per 100-byte packet
@@ -161,6 +161,8 @@ struct Current {
     ifaces: Vec<Iface>,
     /// Index in `ifaces` of the last packet's interface.
     last: usize,
+    /// Keeps the file's written pages out of the page cache (regular files).
+    _dropper: Option<CacheDropper>,
 }
 
 /// The writer. Small (its state is boxed), as it sits in an enum next to the printer.
@@ -412,12 +414,14 @@ impl State {
         self.said_removed = false;
         self.set_aside();
         let (out, ledger) = Ledger::open(&self.name, BUF_SIZE, false)?;
+        let dropper = CacheDropper::start(&ledger);
         let mut cur = Current {
             out,
             ledger,
             ng: None,
             ifaces: Vec::new(),
             last: 0,
+            _dropper: dropper,
         };
         match cur.start(&self.cfg, self.iface.as_ref(), &self.os) {
             Ok(()) => {
@@ -1101,6 +1105,58 @@ mod tests {
         );
         use std::os::unix::fs::MetadataExt;
         assert_eq!(m.nlink(), 0, "the old file was removed");
+    }
+
+    /// Pages of `path` in the page cache (mincore over a mapping of it).
+    fn resident_pages(path: &Path) -> usize {
+        use std::os::fd::AsRawFd;
+        let f = fs::File::open(path).unwrap();
+        let len = f.metadata().unwrap().len() as usize;
+        let page = 4096;
+        let mut vec = vec![0u8; len.div_ceil(page)];
+        // SAFETY: a read-only shared mapping of the whole file, unmapped below; mincore
+        // fills one byte per page of it.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            assert_eq!(libc::mincore(p, len, vec.as_mut_ptr()), 0);
+            libc::munmap(p, len);
+        }
+        vec.iter().filter(|b| *b & 1 != 0).count()
+    }
+
+    #[test]
+    fn written_pages_leave_the_page_cache() {
+        // 3 chunks' worth: at least two are written back and dropped while the file is open.
+        let d = Dir::new("cache");
+        let cfg = config(d.path("big"), FileFormat::Pcap);
+        let mut s = SaveFile::create(cfg, None).unwrap();
+        let f = frame(0, 1500);
+        let n = (3 * crate::output::CACHE_CHUNK / 1516 + 1) as u32;
+        for i in 0..n {
+            s.packet(&live(i, &f)).unwrap();
+        }
+        s.flush().unwrap();
+        let pages = |p: &Path| fs::metadata(p).unwrap().len() as usize / 4096;
+        let total = pages(&d.path("big"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut resident = resident_pages(&d.path("big"));
+        while resident > total / 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            resident = resident_pages(&d.path("big"));
+        }
+        s.finish(None).unwrap();
+        assert!(
+            resident <= total / 2,
+            "{resident} of {total} pages still cached 20 s after writing"
+        );
     }
 
     #[test]
