@@ -60,7 +60,8 @@ for _ in $(seq 50); do grep -q "listening on" "$log" && break; sleep 0.1; done
 grep -q "listening on" "$log" || die "bpfdump did not start: $(cat "$log")"
 count=$((RATE * SECS))
 ip netns exec "$LAB_NS_B" taskset -c 1 "$blast" --dst-mac "$LAB_MAC_A" --rate "$RATE" --batch 256 \
-  --size 22 --ports 100 "$LAB_IP4_A" 9000 "$count" >"$DIR/blast.out" 2>&1 &
+  --max-seconds $((SECS + 60)) --size 22 --ports 100 "$LAB_IP4_A" 9000 "$count" \
+  >"$DIR/blast.out" 2>&1 &
 snd_pid=$!
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
