@@ -934,7 +934,15 @@ fn writing_over_the_file_being_read_is_refused() {
 /// 2,000 frames of 1,000 bytes: 2 MB, for -C 1 (one million bytes a file).
 fn big_input() -> Vec<u8> {
     let frames: Vec<Vec<u8>> = (0..2000)
-        .map(|i| tcp_frame([10, 0, 0, 1], [10, 0, 0, 2], 80, 1024 + (i % 50) as u16, 946))
+        .map(|i| {
+            tcp_frame(
+                [10, 0, 0, 1],
+                [10, 0, 0, 2],
+                80,
+                1024 + (i % 50) as u16,
+                946,
+            )
+        })
         .collect();
     pcap_file(PcapOpts::default(), &records(&frames, false))
 }
@@ -956,7 +964,11 @@ fn reading_with_writing_options_writes_as_live() {
         .chain((1..10).map(|i| format!("part{i}")))
         .take_while(|n| d.path(n).exists())
         .collect();
-    assert_eq!(names.len(), 3, "2.03 MB in files of a million bytes: {names:?}");
+    assert_eq!(
+        names.len(),
+        3,
+        "2.03 MB in files of a million bytes: {names:?}"
+    );
     for (i, name) in names.iter().enumerate() {
         let bytes = std::fs::read(d.path(name)).unwrap();
         assert!(bytes.len() > 1_000_000 || i == 2, "{name}: {}", bytes.len());
@@ -967,7 +979,16 @@ fn reading_with_writing_options_writes_as_live() {
 
     // -C 1 -W 1: one name, reused.
     let one = d.path("one");
-    let r = run(&["-r", &inp, "-w", one.to_str().unwrap(), "-C", "1", "-W", "1"]);
+    let r = run(&[
+        "-r",
+        &inp,
+        "-w",
+        one.to_str().unwrap(),
+        "-C",
+        "1",
+        "-W",
+        "1",
+    ]);
     assert_eq!(r.code(), Some(0), "{}", r.stderr);
     assert!(!d.path("one1").exists() && !d.path("one0").exists());
 
@@ -991,7 +1012,8 @@ fn reading_with_writing_options_writes_as_live() {
     let r = run(&["-r", &q1, "-w", d.path("q").to_str().unwrap(), "-C", "1"]);
     assert_eq!(r.code(), Some(1), "{}", r.stderr);
     assert!(
-        r.stderr.contains("q1: is the file being read; refusing to write over it"),
+        r.stderr
+            .contains("q1: is the file being read; refusing to write over it"),
         "{}",
         r.stderr
     );
@@ -1011,13 +1033,26 @@ fn reading_with_writing_options_writes_as_live() {
     if have_tcpdump() {
         let theirs = d.path("theirs");
         let ok = std::process::Command::new("tcpdump")
-            .args(["-Z", "root", "-r", &inp, "-w", theirs.to_str().unwrap(), "-C", "1"])
+            .args([
+                "-Z",
+                "root",
+                "-r",
+                &inp,
+                "-w",
+                theirs.to_str().unwrap(),
+                "-C",
+                "1",
+            ])
             .stderr(Stdio::null())
             .status()
             .unwrap()
             .success();
         if ok {
-            for (a, b) in [("part", "theirs"), ("part1", "theirs1"), ("part2", "theirs2")] {
+            for (a, b) in [
+                ("part", "theirs"),
+                ("part1", "theirs1"),
+                ("part2", "theirs2"),
+            ] {
                 assert!(
                     std::fs::read(d.path(a)).unwrap() == std::fs::read(d.path(b)).unwrap(),
                     "{a} differs from tcpdump's {b}"

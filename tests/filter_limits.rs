@@ -61,7 +61,10 @@ fn a_chain_past_the_limit_is_one_error_not_a_crash() {
         .map(|i| format!("host 10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))
         .collect();
     let first = filter_error(&dump_file(&hosts.join(" or ")));
-    assert!(first.contains("more than 20000 operands in a row"), "{first}");
+    assert!(
+        first.contains("more than 20000 operands in a row"),
+        "{first}"
+    );
 }
 
 #[test]
@@ -90,11 +93,19 @@ fn control_bytes_are_shown_escaped() {
 
 #[test]
 fn a_long_expression_is_shown_around_the_error() {
-    let expr = format!("{}hots 1.2.3.4{}", "tcp and ".repeat(40), " and udp".repeat(40));
+    let expr = format!(
+        "{}hots 1.2.3.4{}",
+        "tcp and ".repeat(40),
+        " and udp".repeat(40)
+    );
     let r = run(&["-d", &expr]);
     filter_error(&r);
     let lines: Vec<&str> = r.stderr.lines().collect();
-    assert!(lines[1].starts_with("...") && lines[1].ends_with("..."), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("...") && lines[1].ends_with("..."),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].chars().count() <= 106, "{}", lines[1]);
     let at = lines[2].find('^').unwrap();
     assert_eq!(&lines[1][at..at + 4], "hots", "{}", r.stderr);
@@ -123,7 +134,10 @@ fn option_values_may_start_with_a_dash() {
             &["-s", "-1", "-d", "tcp"][..],
             "bpfdump: invalid snaplen -1 (must be >= 0 and <= 262144)",
         ),
-        (&["-c", "-1", "-d", "tcp"][..], "bpfdump: invalid packet count -1"),
+        (
+            &["-c", "-1", "-d", "tcp"][..],
+            "bpfdump: invalid packet count -1",
+        ),
     ] {
         assert_eq!(assert_one_line_error(&run(args)), msg);
     }
