@@ -382,6 +382,7 @@ fn run_count(
             counter: &counter,
             sock: &sock,
             iface,
+            link: LinkWatch::default(),
         };
         let viewed = crate::top::run(&top_config(cfg, e, iface, expr, false), &mut src, &|| {
             STOP.load(Ordering::Relaxed) || counter.over()
@@ -452,16 +453,17 @@ struct CountSource<'a> {
     counter: &'a Counter,
     sock: &'a ring::CountSocket,
     iface: &'a Iface,
+    link: LinkWatch,
 }
 
 impl crate::top::Source for CountSource<'_> {
     fn sample(&mut self) -> Result<crate::bpf::report::Sample, Error> {
-        // (While the view runs, stderr is the terminal's: a link going down is not said,
-        // only a deleted interface ends the view.)
+        // (While the view runs, stderr is the terminal's: LinkWatch::error only tells a
+        // link gone down, which the view rides, from a deleted interface, which ends it;
+        // check(), which says things on stderr, is not called here.)
         if let Some(e) = self.sock.take_error() {
-            let netdown = e.raw_os_error() == Some(libc::ENETDOWN);
-            if !(netdown && iface::is_up(self.iface.index).is_some()) {
-                return Err(socket_error(self.iface, Some(e)));
+            if let Some(err) = self.link.error(self.iface, Some(e)) {
+                return Err(err);
             }
         }
         self.counter.sample(None)
