@@ -64,11 +64,10 @@ fn open_input(path: &Path, name: &str) -> Result<File, Error> {
 /// a link, `./X`): opening it for writing would truncate the input before it is read
 /// (tcpdump does, and loses the file). Same device and inode, as `cp` checks.
 fn refuse_writing_over_input(input: &File, name: &str, out: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::MetadataExt;
     let (Ok(i), Ok(o)) = (input.metadata(), std::fs::metadata(out)) else {
         return Ok(());
     };
-    if i.is_file() && (i.dev(), i.ino()) == (o.dev(), o.ino()) {
+    if file_id(&i).is_some_and(|id| file_id(&o) == Some(id)) {
         return Err(Error::msg(format!(
             "{}: is the file being read (-r {name}); refusing to write over it",
             out.display()
