@@ -458,13 +458,17 @@ struct CountSource<'a> {
 
 impl crate::top::Source for CountSource<'_> {
     fn sample(&mut self) -> Result<crate::bpf::report::Sample, Error> {
-        // (While the view runs, stderr is the terminal's: LinkWatch::error only tells a
-        // link gone down, which the view rides, from a deleted interface, which ends it;
-        // check(), which says things on stderr, is not called here.)
+        // (While the view runs, stderr is the terminal's, so nothing is said about the link:
+        // a link gone down the view rides; a deleted interface ends it, also when it went
+        // down first, when the kernel's one ENETDOWN came while the interface was still
+        // there.)
         if let Some(e) = self.sock.take_error() {
             if let Some(err) = self.link.error(self.iface, Some(e)) {
                 return Err(err);
             }
+        }
+        if let Some(err) = self.link.check_quietly(self.iface) {
+            return Err(err);
         }
         self.counter.sample(None)
     }
@@ -537,33 +541,42 @@ impl LinkWatch {
     /// moment, and when it is back up; the error to end with when the interface is gone
     /// (the kernel says ENETDOWN once only, and may have said it while it still existed).
     fn check(&mut self, iface: &Iface) -> Option<Error> {
-        let since = self.down?;
+        match self.follow(iface) {
+            Ok(Some(said)) => {
+                let _ = writeln!(io::stderr(), "bpfdump: {}: {said}", iface.name);
+                None
+            }
+            Ok(None) => None,
+            Err(e) => Some(e),
+        }
+    }
+
+    /// `check` for the live view, which owns the terminal: the same ending, nothing said.
+    fn check_quietly(&mut self, iface: &Iface) -> Option<Error> {
+        self.follow(iface).err()
+    }
+
+    /// The link's state moved on: what to say about it, or the error to end with.
+    fn follow(&mut self, iface: &Iface) -> Result<Option<&'static str>, Error> {
+        let Some(since) = self.down else {
+            return Ok(None);
+        };
         match iface::is_up(iface.index) {
             Some(true) => {
-                if self.said {
-                    let _ = writeln!(
-                        io::stderr(),
-                        "bpfdump: {}: the link is up again",
-                        iface.name
-                    );
-                }
+                let said = self.said;
                 *self = LinkWatch::default();
-                None
+                Ok(said.then_some("the link is up again"))
             }
-            Some(false) => {
-                if !self.said && since.elapsed() >= DOWN_SAID_AFTER {
-                    self.said = true;
-                    let _ = writeln!(
-                        io::stderr(),
-                        "bpfdump: {}: the link went down; capturing on when it comes back up",
-                        iface.name
-                    );
-                }
-                None
+            Some(false) if !self.said && since.elapsed() >= DOWN_SAID_AFTER => {
+                self.said = true;
+                Ok(Some(
+                    "the link went down; capturing on when it comes back up",
+                ))
             }
+            Some(false) => Ok(None),
             None => {
                 *self = LinkWatch::default();
-                Some(socket_error(
+                Err(socket_error(
                     iface,
                     Some(io::Error::from_raw_os_error(libc::ENETDOWN)),
                 ))

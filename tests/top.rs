@@ -310,6 +310,50 @@ fn the_interface_going_away_ends_the_view_with_one_line() {
     );
 }
 
+/// A link flap does not end the view, and it goes on counting; the interface deleted while
+/// its link is down (when the kernel's one ENETDOWN has already come) still ends it.
+#[test]
+fn a_link_flap_is_ridden_and_deletion_after_a_down_ends_the_view() {
+    let test = "top::flap_then_gone";
+    let Some((lab, t)) = view(test, |_| "-n 'udp port 53'".into()) else {
+        return;
+    };
+    // Long enough for the view to sample (each second) and so take the socket's error.
+    let view_runs = |when: &str| {
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            !t.screen().contains("VIEW-ENDED"),
+            "the view ended when {when}; stderr: {}",
+            t.file("stderr")
+        );
+    };
+    lab.set_link_up(Side::A, false);
+    view_runs("the link went down");
+    lab.set_link_up(Side::A, true);
+    view_runs("the link came back up");
+    // Counting goes on after the flap.
+    lab.send_frames(Side::B, &udp_frames(&lab, 7, 53));
+    // (The link coming up sends IPv6 neighbour discovery of its own: only the matched
+    // line's total packets, the third column from the end, is known.)
+    t.wait_for("the packets after the flap", Duration::from_secs(10), |s| {
+        s.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            l.starts_with("matched ") && w.len() >= 3 && w[w.len() - 3] == "7"
+        })
+    });
+    lab.set_link_up(Side::A, false);
+    view_runs("the link went down again");
+    lab.ip_cmd(Side::A, &["link", "del", &lab.dev(Side::A)]);
+    assert_restored(&t, "1");
+    let err = t.file("stderr");
+    let dev = lab.dev(Side::A);
+    assert!(
+        err.lines()
+            .any(|l| l == format!("bpfdump: {dev}: The interface disappeared")),
+        "stderr: {err}"
+    );
+}
+
 #[test]
 fn the_view_while_capturing_shows_kernel_drops_and_the_file_is_complete() {
     let test = "top::capture";
