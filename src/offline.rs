@@ -11,7 +11,7 @@ use crate::filter::{describe_linktype, dump_text, Filters};
 use crate::output::{stdout_file, CaptureWriter};
 use crate::print::Printer;
 use crate::reader::{Format, Reader, Record};
-use crate::savefile::{Direction, FileFormat, LivePacket, SaveConfig, SaveFile, Written};
+use crate::savefile::{file_id, Direction, FileFormat, LivePacket, SaveConfig, SaveFile, Written};
 use pcap_file::pcap::PcapTsResolution as TsResolution;
 
 enum Sink {
@@ -74,12 +74,6 @@ fn refuse_writing_over_input(input: &File, name: &str, out: &Path) -> Result<(),
         )));
     }
     Ok(())
-}
-
-/// (device, inode) of a regular file, to tell it under any name.
-fn file_id(m: &std::fs::Metadata) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    m.is_file().then(|| (m.dev(), m.ino()))
 }
 
 pub fn run(cfg: &Config, path: &Path, expr: String) -> Result<(), Error> {

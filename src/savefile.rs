@@ -401,14 +401,12 @@ impl State {
 
     /// Opens `name` and writes its headers.
     fn open(&mut self, name: PathBuf) -> Result<(), Error> {
-        if let Ok(m) = std::fs::metadata(&name) {
-            use std::os::unix::fs::MetadataExt;
-            if self.cfg.protect.contains(&(m.dev(), m.ino())) {
-                return Err(Error::msg(format!(
-                    "{}: is the file being read; refusing to write over it",
-                    name.display()
-                )));
-            }
+        let id = std::fs::metadata(&name).ok().as_ref().and_then(file_id);
+        if id.is_some_and(|id| self.cfg.protect.contains(&id)) {
+            return Err(Error::msg(format!(
+                "{}: is the file being read; refusing to write over it",
+                name.display()
+            )));
         }
         self.name = name;
         self.said_removed = false;
@@ -774,6 +772,13 @@ fn write_epb(
     t[n..n + 4].copy_from_slice(&total.to_ne_bytes());
     out.write_all(&t[..n + 4])?;
     Ok(u64::from(total))
+}
+
+/// (device, inode) of a regular file, to tell it under any name (the input of `-r` that
+/// `-w` must not write over).
+pub fn file_id(m: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    m.is_file().then(|| (m.dev(), m.ino()))
 }
 
 fn secs_i64(t: Duration) -> i64 {
