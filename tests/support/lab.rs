@@ -1724,14 +1724,15 @@ impl Drop for Scratch {
     }
 }
 
-/// A small tmpfs mounted on a directory of its own: a disk that fills up on demand. Unmounted
-/// when dropped (so also when the test panics); drop it before the directory it is in.
-pub struct Tmpfs(PathBuf);
+/// A small file system mounted on a directory of its own: a disk that fills up on demand, a
+/// tmpfs or an ext4 image on a loop device. Unmounted when dropped (so also when the test
+/// panics); drop it before the directory it is in.
+pub struct SmallDisk(PathBuf);
 
-impl Tmpfs {
+impl SmallDisk {
     /// Mounts a tmpfs of `size` bytes on `dir` (created if missing), or says why not
     /// (SKIPPED) and returns None.
-    pub fn mount(test: &str, dir: &Path, size: u64) -> Option<Tmpfs> {
+    pub fn tmpfs(test: &str, dir: &Path, size: u64) -> Option<SmallDisk> {
         use std::os::unix::ffi::OsStrExt;
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let target = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
@@ -1757,7 +1758,67 @@ impl Tmpfs {
             );
             return None;
         }
-        Some(Tmpfs(dir.to_path_buf()))
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Makes an ext4 file system (no journal, no reserved blocks) of `size` bytes in an
+    /// image beside `dir` and mounts it there through a loop device, or says why not
+    /// (SKIPPED) and returns None. Its free space, a little less than `size`, is
+    /// [`SmallDisk::free`].
+    pub fn ext4(test: &str, dir: &Path, size: u64) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let image = dir.with_extension("img");
+        std::fs::File::create(&image)
+            .and_then(|f| f.set_len(size))
+            .unwrap_or_else(|e| panic!("{}: {e}", image.display()));
+        let run = |program: &str, args: &[&std::ffi::OsStr]| -> Result<(), String> {
+            match Command::new(program).args(args).output() {
+                Ok(o) if o.status.success() => Ok(()),
+                Ok(o) => Err(format!(
+                    "{program}: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )),
+                Err(e) => Err(format!("{program}: {e}")),
+            }
+        };
+        let made = run(
+            "mkfs.ext4",
+            &["-q", "-F", "-O", "^has_journal", "-m", "0", "-b", "4096"]
+                .map(std::ffi::OsStr::new)
+                .iter()
+                .copied()
+                .chain([image.as_os_str()])
+                .collect::<Vec<_>>(),
+        )
+        .and_then(|()| {
+            run(
+                "mount",
+                &[
+                    std::ffi::OsStr::new("-o"),
+                    std::ffi::OsStr::new("loop"),
+                    image.as_os_str(),
+                    dir.as_os_str(),
+                ],
+            )
+        });
+        let _ = std::fs::remove_file(&image);
+        if let Err(e) = made {
+            skip(test, &format!("cannot mount an ext4 image: {e}"));
+            return None;
+        }
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Bytes free on the file system now.
+    pub fn free(&self) -> u64 {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(self.0.as_os_str().as_bytes()).unwrap();
+        // SAFETY: statvfs fills the zeroed struct; the path is NUL-terminated.
+        unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            assert_eq!(libc::statvfs(path.as_ptr(), &mut st), 0);
+            st.f_bavail * st.f_frsize
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -1765,7 +1826,7 @@ impl Tmpfs {
     }
 }
 
-impl Drop for Tmpfs {
+impl Drop for SmallDisk {
     fn drop(&mut self) {
         use std::os::unix::ffi::OsStrExt;
         let Ok(target) = std::ffi::CString::new(self.0.as_os_str().as_bytes()) else {
