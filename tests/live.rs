@@ -2141,7 +2141,7 @@ fn full_disk(test: &str, pcapng: bool, nano: bool, packet_buffered: bool, ext4: 
             Some(_) => Ok(()),
             None => Err(format!(
                 "still running after {sent} datagrams of 1000 bytes to a disk of {capacity} \
-                 disk; file: {} bytes; stderr:\n{}",
+                 bytes free; file: {} bytes; stderr:\n{}",
                 std::fs::metadata(&file).map_or(0, |m| m.len()),
                 cap.stderr_so_far()
             )),
