@@ -34,18 +34,6 @@ const ONE_OF: u16 = 0xffff;
 /// Value sets of ONE_OF facts, by index.
 type Sets = Vec<Vec<u32>>;
 
-/// The values a fact list allows for `key`, if it pins them down.
-fn value_set(facts: &[Fact], sets: &Sets, key: usize) -> Option<Vec<u32>> {
-    facts
-        .iter()
-        .filter(|f| f.key == key)
-        .find_map(|f| match f.jmp {
-            ONE_OF => Some(sets[f.k as usize].clone()),
-            j if j == cbpf::JMP | cbpf::JEQ | cbpf::K && f.taken => Some(vec![f.k]),
-            _ => None,
-        })
-}
-
 fn eval(v: u32, jmp: u16, k: u32) -> Option<bool> {
     Some(match jmp & 0xf0 {
         cbpf::JEQ => v == k,
@@ -114,9 +102,10 @@ fn group_chains(cfg: &mut Cfg) -> bool {
                 })
                 .collect();
             let mut order: Vec<usize> = (0..tests.len()).collect();
-            let first_use: Vec<usize> = tests
-                .iter()
-                .map(|t| tests.iter().position(|u| u.0 == t.0).unwrap())
+            // (A map, not a search per test: chains run to thousands of tests.)
+            let mut first: HashMap<&[Insn], usize> = HashMap::default();
+            let first_use: Vec<usize> = (tests.iter().enumerate())
+                .map(|(i, t)| *first.entry(&t.0).or_insert(i))
                 .collect();
             order.sort_by_key(|&i| first_use[i]);
             if order.iter().enumerate().any(|(pos, &i)| pos != i) {
@@ -200,77 +189,259 @@ fn static_outcome(stmts: &[Insn], jmp: u16, k: u32) -> Option<bool> {
     eval(v, jmp, k)
 }
 
-/// What the facts say about the test `key jmp k`, if anything.
-fn decide(facts: &[Fact], sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<bool> {
-    let op = jmp & 0xf0;
+/// Whether a fact pins its value down to one or a few.
+fn pins(f: &Fact) -> bool {
+    f.jmp == ONE_OF || (f.jmp == cbpf::JMP | cbpf::JEQ | cbpf::K && f.taken)
+}
+
+/// Facts past the index beyond which `Facts::settle` indexes them.
+const SCAN_LEN: usize = 32;
+
+/// A fact list, indexed so that `decide` and `value_set` need not scan it: in a long `or`
+/// chain nearly every fact is about the same value (`A != a1`, `A != a2`...), and scanning
+/// made the pass quadratic. Answers are exactly those of a scan in list order, the first
+/// fact that decides winning: on a path no packet can take, facts may disagree, and which
+/// one wins shows in the emitted program.
+#[derive(Clone, Debug, Default)]
+struct Facts {
+    list: Vec<Fact>,
+    /// `list[..indexed]` is in the index; the rest is scanned. A short list is scanned
+    /// faster than hashed, and the facts `resolve` pushes and pops as it looks ahead come
+    /// and go too often to pay for indexing, so only what `settle` finds is indexed.
+    indexed: usize,
+    /// Position of the first fact about each test `(key, jmp, k)`.
+    first: HashMap<(usize, u16, u32), usize>,
+    by_key: HashMap<usize, KeyFacts>,
+}
+
+/// The facts about one value that can decide tests other than their own (comparisons with
+/// a constant only); the others decide only their own test, found through `Facts::first`.
+#[derive(Clone, Debug, Default)]
+struct KeyFacts {
+    /// The first `jeq #v` known taken.
+    exact: Option<usize>,
+    /// ONE_OF facts, in order.
+    one_of: Vec<usize>,
+    /// Lower bounds (`v >= l`) that beat every earlier one, as (position, l): the first fact
+    /// implying `v >= l` for some `l > x` is the first of these with `l > x`.
+    lower: Vec<(usize, u32)>,
+    /// Upper bounds (`v <= u`) that beat every earlier one.
+    upper: Vec<(usize, u32)>,
+    /// `jset #m` known false, as (position, m).
+    clear: Vec<(usize, u32)>,
+}
+
+/// The bound `v >= l` (`Ok`) or `v <= u` (`Err`) a range fact gives, if any.
+fn bound(f: &Fact) -> Option<Result<u32, u32>> {
+    match (f.jmp & 0xf0, f.taken) {
+        (cbpf::JGT, true) => f.k.checked_add(1).map(Ok),
+        (cbpf::JGE, true) => Some(Ok(f.k)),
+        (cbpf::JGT, false) => Some(Err(f.k)),
+        (cbpf::JGE, false) => f.k.checked_sub(1).map(Err),
+        _ => None,
+    }
+}
+
+/// What one fact says about the test `jmp k` of the same value, if anything.
+fn verdict(f: &Fact, sets: &Sets, jmp: u16, k: u32) -> Option<bool> {
     let uses_x = jmp & cbpf::X != 0;
-    for f in facts.iter().filter(|f| f.key == key) {
-        if f.jmp == ONE_OF {
-            if uses_x {
+    if f.jmp == ONE_OF {
+        if uses_x {
+            return None;
+        }
+        let mut outcomes = sets[f.k as usize].iter().map(|&v| eval(v, jmp, k));
+        let first = outcomes.next().flatten();
+        return first.filter(|_| outcomes.all(|o| o == first));
+    }
+    if f.jmp == jmp && f.k == k {
+        return Some(f.taken);
+    }
+    if uses_x || f.jmp & cbpf::X != 0 {
+        return None;
+    }
+    // A known exact value decides every comparison with a constant.
+    if f.jmp & 0xf0 == cbpf::JEQ && f.taken {
+        return eval(f.k, jmp, k);
+    }
+    // Ranges: v > a, v >= a, v <= a (not >), v < a (not >=).
+    let (lower, upper) = match bound(f) {
+        Some(Ok(l)) => (Some(l), None),
+        Some(Err(u)) => (None, Some(u)),
+        None => (None, None),
+    };
+    match jmp & 0xf0 {
+        cbpf::JGT if lower.is_some_and(|l| l > k) => Some(true),
+        cbpf::JGT if upper.is_some_and(|u| u <= k) => Some(false),
+        cbpf::JGE if lower.is_some_and(|l| l >= k) => Some(true),
+        cbpf::JGE if upper.is_some_and(|u| u < k) => Some(false),
+        cbpf::JEQ if lower.is_some_and(|l| l > k) || upper.is_some_and(|u| u < k) => Some(false),
+        // No bit of `f.k` set implies no bit of any subset of it.
+        cbpf::JSET if f.jmp & 0xf0 == cbpf::JSET && !f.taken && k & !f.k == 0 => Some(false),
+        _ => None,
+    }
+}
+
+impl Facts {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn push(&mut self, f: Fact) {
+        // Tests are `JMP | op | K/X`, so `JEQ | K` taken is what `verdict` takes as exact.
+        debug_assert!(f.jmp == ONE_OF || f.jmp & 0x07 == cbpf::JMP);
+        self.list.push(f);
+    }
+
+    /// Indexes the facts past the index, once there are enough of them to be worth it.
+    fn settle(&mut self) {
+        if self.list.len() - self.indexed < SCAN_LEN {
+            return;
+        }
+        for pos in self.indexed..self.list.len() {
+            let f = self.list[pos];
+            self.first.entry((f.key, f.jmp, f.k)).or_insert(pos);
+            if f.jmp != ONE_OF && f.jmp & cbpf::X != 0 {
                 continue;
             }
-            let mut outcomes = sets[f.k as usize].iter().map(|&v| eval(v, jmp, k));
-            let first = outcomes.next().flatten();
-            if first.is_some() && outcomes.all(|o| o == first) {
-                return first;
-            }
-            continue;
-        }
-        if f.jmp == jmp && f.k == k {
-            return Some(f.taken);
-        }
-        if uses_x || f.jmp & cbpf::X != 0 {
-            continue;
-        }
-        let fop = f.jmp & 0xf0;
-        // A known exact value decides every comparison with a constant.
-        if fop == cbpf::JEQ && f.taken {
-            match eval(f.k, jmp, k) {
-                Some(v) => return Some(v),
-                None => continue,
-            }
-        }
-        // Ranges: v > a, v >= a, v <= a (not >), v < a (not >=).
-        let lower = match (fop, f.taken) {
-            (cbpf::JGT, true) => f.k.checked_add(1),
-            (cbpf::JGE, true) => Some(f.k),
-            _ => None,
-        };
-        let upper = match (fop, f.taken) {
-            (cbpf::JGT, false) => Some(f.k),
-            (cbpf::JGE, false) => f.k.checked_sub(1),
-            _ => None,
-        };
-        match op {
-            cbpf::JGT => {
-                if lower.is_some_and(|l| l > k) {
-                    return Some(true);
-                }
-                if upper.is_some_and(|u| u <= k) {
-                    return Some(false);
+            let kf = self.by_key.entry(f.key).or_default();
+            if f.jmp == ONE_OF {
+                kf.one_of.push(pos);
+            } else if f.jmp == cbpf::JMP | cbpf::JEQ | cbpf::K && f.taken {
+                kf.exact.get_or_insert(pos);
+            } else if f.jmp & 0xf0 == cbpf::JSET && !f.taken {
+                kf.clear.push((pos, f.k));
+            } else {
+                match bound(&f) {
+                    Some(Ok(l)) if kf.lower.last().is_none_or(|&(_, best)| l > best) => {
+                        kf.lower.push((pos, l))
+                    }
+                    Some(Err(u)) if kf.upper.last().is_none_or(|&(_, best)| u < best) => {
+                        kf.upper.push((pos, u))
+                    }
+                    _ => {}
                 }
             }
-            cbpf::JGE => {
-                if lower.is_some_and(|l| l >= k) {
-                    return Some(true);
-                }
-                if upper.is_some_and(|u| u < k) {
-                    return Some(false);
-                }
-            }
-            cbpf::JEQ
-                if (lower.is_some_and(|l| l > k) || upper.is_some_and(|u| u < k)) => {
-                    return Some(false);
-                }
-            cbpf::JSET
-                // No bit of `f.k` set implies no bit of any subset of it.
-                if fop == cbpf::JSET && !f.taken && k & !f.k == 0 => {
-                    return Some(false);
-                }
-            _ => {}
         }
+        self.indexed = self.list.len();
     }
-    None
+
+    /// Drops the facts from position `len` on.
+    fn truncate(&mut self, len: usize) {
+        // Undo `settle`, last first.
+        while self.indexed > len {
+            self.indexed -= 1;
+            let pos = self.indexed;
+            let f = self.list[pos];
+            if self.first.get(&(f.key, f.jmp, f.k)) == Some(&pos) {
+                self.first.remove(&(f.key, f.jmp, f.k));
+            }
+            let Some(kf) = self.by_key.get_mut(&f.key) else {
+                continue;
+            };
+            if kf.exact == Some(pos) {
+                kf.exact = None;
+            }
+            if kf.one_of.last() == Some(&pos) {
+                kf.one_of.pop();
+            }
+            for v in [&mut kf.lower, &mut kf.upper, &mut kf.clear] {
+                if v.last().is_some_and(|&(p, _)| p == pos) {
+                    v.pop();
+                }
+            }
+        }
+        self.list.truncate(len);
+    }
+
+    fn tail(&self) -> &[Fact] {
+        &self.list[self.indexed..]
+    }
+
+    fn contains(&self, f: &Fact) -> bool {
+        let indexed = match self.first.get(&(f.key, f.jmp, f.k)) {
+            Some(&p) => self.list[p..self.indexed].contains(f),
+            None => false,
+        };
+        indexed || self.tail().contains(f)
+    }
+
+    /// The keys whose values the facts pin down.
+    fn pinned_keys(&self) -> Vec<usize> {
+        let indexed = (self.by_key.iter())
+            .filter(|(_, kf)| kf.exact.is_some() || !kf.one_of.is_empty())
+            .map(|(&key, _)| key);
+        let tail = (self.tail().iter().filter(|f| pins(f))).map(|f| f.key);
+        let mut keys: Vec<usize> = indexed.chain(tail).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The values the facts allow for `key`, if they pin them down.
+    fn value_set(&self, sets: &Sets, key: usize) -> Option<Vec<u32>> {
+        let indexed = self
+            .by_key
+            .get(&key)
+            .and_then(|kf| match (kf.one_of.first(), kf.exact) {
+                (Some(&s), Some(e)) => Some(s.min(e)),
+                (s, e) => s.copied().or(e),
+            });
+        let f = match indexed {
+            Some(p) => &self.list[p],
+            None => self.tail().iter().find(|f| f.key == key && pins(f))?,
+        };
+        Some(match f.jmp {
+            ONE_OF => sets[f.k as usize].clone(),
+            _ => vec![f.k],
+        })
+    }
+
+    /// What the facts say about the test `key jmp k`, if anything: the `verdict` of the
+    /// first fact about `key` that has one.
+    fn decide(&self, sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<bool> {
+        let indexed = match self.indexed {
+            0 => None,
+            _ => self.decide_indexed(sets, key, jmp, k),
+        };
+        indexed.or_else(|| {
+            (self.tail().iter().filter(|f| f.key == key)).find_map(|f| verdict(f, sets, jmp, k))
+        })
+    }
+
+    /// `decide` over `list[..indexed]`.
+    fn decide_indexed(&self, sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<bool> {
+        // The first deciding fact so far, and what it says.
+        let mut best = (self.first.get(&(key, jmp, k))).map(|&p| (p, self.list[p].taken));
+        let kf = match self.by_key.get(&key) {
+            // Only facts about the same test decide one with X or an unknown comparison.
+            Some(kf) if jmp & cbpf::X == 0 && eval(0, jmp, k).is_some() => kf,
+            _ => return best.map(|(_, v)| v),
+        };
+        let mut offer = |pos: usize, v: Option<bool>| {
+            if let Some(v) = v.filter(|_| best.is_none_or(|(b, _)| pos < b)) {
+                best = Some((pos, v));
+            }
+        };
+        let at = |p: usize| verdict(&self.list[p], sets, jmp, k);
+        if let Some(p) = kf.one_of.iter().copied().find(|&p| at(p).is_some()) {
+            offer(p, at(p));
+        }
+        if let Some(p) = kf.exact {
+            offer(p, at(p));
+        }
+        // The first bound that decides: bounds that decide form a suffix of those that
+        // beat every earlier one, as bounds only get tighter along them.
+        for bounds in [&kf.lower, &kf.upper] {
+            let i = bounds.partition_point(|&(p, _)| at(p).is_none());
+            if let Some(&(p, _)) = bounds.get(i) {
+                offer(p, at(p));
+            }
+        }
+        if let Some(&(p, _)) = kf.clear.iter().find(|&&(p, _)| at(p).is_some()) {
+            offer(p, at(p));
+        }
+        best.map(|(_, v)| v)
+    }
 }
 
 fn predecessors(cfg: &Cfg) -> Vec<Vec<BlockId>> {
@@ -316,46 +487,58 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
         &key_of,
         &sets,
         cfg.entry,
-        &mut Vec::new(),
+        &mut Facts::default(),
         &mut budget,
         0,
     );
     let mut changed = start != cfg.entry;
     let mut rewrites: Vec<(BlockId, [BlockId; 2])> = Vec::new();
     let mut jumps: Vec<(BlockId, BlockId)> = Vec::new();
-    // Facts on entry to each block: those true on every incoming edge.
-    let mut entry: Vec<Option<Vec<Fact>>> = vec![None; blocks.len()];
-    entry[start] = Some(Vec::new());
+    // Facts on entry to each block: those true on every incoming edge. Only a branch uses
+    // them; any other block is just marked reached.
+    let mut entry: Vec<Option<Facts>> = vec![None; blocks.len()];
+    entry[start] = Some(Facts::default());
     for &b in &order {
         // Every predecessor came earlier in this order: the entry facts are final.
         let Some(mut facts) = entry[b].take() else {
             continue;
         };
-        let Block::Branch { jmp, k, t, f, .. } = blocks[b] else {
+        let Block::Branch {
+            jmp,
+            k,
+            t,
+            f,
+            opaque,
+            ..
+        } = blocks[b]
+        else {
             // Past an opaque block or a plain jump nothing is known, but the jump's target
             // may still be a block whose outcome cannot matter.
             if let Block::Jump { next, .. } = blocks[b] {
                 let mut budget = RESOLVE_BUDGET;
-                let mut edge = Vec::new();
+                let mut edge = Facts::default();
                 let to = resolve(blocks, &key_of, &sets, next, &mut edge, &mut budget, 0);
                 if to != next {
                     jumps.push((b, to));
                     changed = true;
                 }
-                meet(&mut entry[to], edge, &mut sets);
+                if matches!(blocks[to], Block::Branch { .. }) {
+                    meet(&mut entry[to], edge, &mut sets);
+                } else {
+                    entry[to].get_or_insert_with(Facts::default);
+                }
             }
             continue;
         };
         let own = key_of[b];
         let mut targets = [t, f];
+        // Both edges are resolved on the entry facts, each undoing what it adds, so that the
+        // (long) list is copied only when both edges lead to branches.
+        let base = facts.len();
+        let mut added: [Vec<Fact>; 2] = Default::default();
         for (i, taken) in [true, false].into_iter().enumerate() {
-            let mut edge = if taken {
-                facts.clone()
-            } else {
-                std::mem::take(&mut facts)
-            };
             if let Some(key) = own {
-                edge.push(Fact { key, jmp, k, taken });
+                facts.push(Fact { key, jmp, k, taken });
             }
             let mut budget = RESOLVE_BUDGET;
             let to = resolve(
@@ -363,7 +546,7 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
                 &key_of,
                 &sets,
                 targets[i],
-                &mut edge,
+                &mut facts,
                 &mut budget,
                 0,
             );
@@ -371,10 +554,28 @@ fn thread_jumps(cfg: &mut Cfg) -> bool {
                 targets[i] = to;
                 changed = true;
             }
-            if matches!(blocks[b], Block::Branch { opaque: true, .. }) {
-                edge.clear();
+            added[i] = facts.list[base..].to_vec();
+            facts.truncate(base);
+        }
+        if opaque {
+            facts = Facts::default();
+            added = Default::default();
+        }
+        let branch = targets.map(|to| matches!(blocks[to], Block::Branch { .. }));
+        for (i, added) in added.into_iter().enumerate() {
+            if !branch[i] {
+                entry[targets[i]].get_or_insert_with(Facts::default);
+                continue;
             }
-            meet(&mut entry[to], edge, &mut sets);
+            let mut edge = if i == 0 && branch[1] {
+                facts.clone()
+            } else {
+                std::mem::take(&mut facts)
+            };
+            for f in added {
+                edge.push(f);
+            }
+            meet(&mut entry[targets[i]], edge, &mut sets);
         }
         if targets != [t, f] {
             rewrites.push((b, targets));
@@ -407,7 +608,7 @@ fn resolve(
     key_of: &[Option<usize>],
     sets: &Sets,
     mut to: BlockId,
-    facts: &mut Vec<Fact>,
+    facts: &mut Facts,
     budget: &mut u32,
     depth: u32,
 ) -> BlockId {
@@ -419,8 +620,7 @@ fn resolve(
         let Block::Branch { stmts, .. } = &blocks[to] else {
             unreachable!()
         };
-        if let Some(v) = static_outcome(stmts, jmp, k).or_else(|| decide(facts, sets, key, jmp, k))
-        {
+        if let Some(v) = static_outcome(stmts, jmp, k).or_else(|| facts.decide(sets, key, jmp, k)) {
             facts.push(Fact {
                 key,
                 jmp,
@@ -460,43 +660,49 @@ fn resolve(
 }
 
 /// Intersects the facts known on a new incoming edge into a block's entry facts.
-fn meet(slot: &mut Option<Vec<Fact>>, edge: Vec<Fact>, sets: &mut Sets) {
-    match slot {
-        None => *slot = Some(edge),
-        Some(have) => {
-            // Values known on both sides, possibly different, become a set.
-            let pins =
-                |f: &Fact| f.jmp == ONE_OF || (f.jmp == cbpf::JMP | cbpf::JEQ | cbpf::K && f.taken);
-            let mut keys: Vec<usize> = have.iter().filter(|f| pins(f)).map(|f| f.key).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let mut joined = Vec::new();
-            for key in keys {
-                if let (Some(mut a), Some(b)) =
-                    (value_set(have, sets, key), value_set(&edge, sets, key))
-                {
-                    a.extend(b);
-                    a.sort_unstable();
-                    a.dedup();
-                    if a.len() <= 16 {
-                        joined.push((key, a));
-                    }
-                }
-            }
-            have.retain(|f| edge.contains(f));
-            for (key, vals) in joined {
-                if value_set(have, sets, key).as_ref() != Some(&vals) {
-                    sets.push(vals);
-                    have.push(Fact {
-                        key,
-                        jmp: ONE_OF,
-                        k: (sets.len() - 1) as u32,
-                        taken: true,
-                    });
-                }
+fn meet(slot: &mut Option<Facts>, edge: Facts, sets: &mut Sets) {
+    let Some(have) = slot else {
+        slot.insert(edge).settle();
+        return;
+    };
+    // Values known on both sides, possibly different, become a set.
+    let keys = have.pinned_keys();
+    let mut joined = Vec::new();
+    for key in keys {
+        if let (Some(mut a), Some(b)) = (have.value_set(sets, key), edge.value_set(sets, key)) {
+            a.extend(b);
+            a.sort_unstable();
+            a.dedup();
+            if a.len() <= 16 {
+                joined.push((key, a));
             }
         }
     }
+    // Keep what the edge knows too, in order. The facts from before the paths split are a
+    // common prefix, usually most of both lists.
+    let common = (have.list.iter().zip(&edge.list))
+        .take_while(|(a, b)| a == b)
+        .count();
+    let kept: Vec<Fact> = (have.list[common..].iter())
+        .filter(|f| edge.contains(f))
+        .copied()
+        .collect();
+    have.truncate(common);
+    for f in kept {
+        have.push(f);
+    }
+    for (key, vals) in joined {
+        if have.value_set(sets, key).as_ref() != Some(&vals) {
+            sets.push(vals);
+            have.push(Fact {
+                key,
+                jmp: ONE_OF,
+                k: (sets.len() - 1) as u32,
+                taken: true,
+            });
+        }
+    }
+    have.settle();
 }
 
 /// Merges blocks with identical content and successors; the lower id survives, so edges
