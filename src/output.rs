@@ -35,9 +35,6 @@ const BUF_SIZE: usize = 1024 * 1024;
 const PAGE: usize = 4096;
 /// Buffers handed to the write-behind thread and not yet written.
 const DEPTH: usize = 2;
-/// The same when the thread writes directly: each write then waits for the disk, and four
-/// buffers queued ride out its slower moments (the ring in front, `-B`, is the larger buffer).
-const DIRECT_DEPTH: usize = 4;
 
 /// A buffer whose bytes start on a page-aligned address.
 struct PageBuf {
@@ -88,8 +85,6 @@ struct Behind {
     done: Receiver<io::Result<PageBuf>>,
     /// Buffers sent and not yet back.
     in_flight: usize,
-    /// How many may be.
-    depth: usize,
     /// Tells the thread to write nothing more (the file is about to be cut back).
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -260,9 +255,8 @@ fn direct_capable(file: &File) -> bool {
 impl Behind {
     fn start(file: &File, direct: bool, written: &Arc<AtomicU64>) -> io::Result<Behind> {
         let mut sink = Sink::new(file.try_clone()?, direct);
-        let depth = if direct { DIRECT_DEPTH } else { DEPTH };
-        let (jobs, rx) = mpsc::sync_channel::<(PageBuf, usize, u64)>(depth);
-        let (tx, done) = mpsc::sync_channel(depth + 1);
+        let (jobs, rx) = mpsc::sync_channel::<(PageBuf, usize, u64)>(DEPTH);
+        let (tx, done) = mpsc::sync_channel(DEPTH + 1);
         let stop = Arc::new(AtomicBool::new(false));
         let (written, halt) = (written.clone(), stop.clone());
         let thread = thread::Builder::new()
@@ -283,7 +277,6 @@ impl Behind {
             jobs: Some(jobs),
             done,
             in_flight: 0,
-            depth,
             stop,
             thread: Some(thread),
             failed: None,
@@ -361,9 +354,8 @@ impl Out {
     ) -> Out {
         let cap = capacity.max(2 * PAGE).next_multiple_of(PAGE);
         let direct = direct && direct_capable(&file);
-        // Without a thread the writes are ours, as they would be if it cannot start. Direct
-        // writes always have one, so the capture does not wait for the disk.
-        let behind = (behind || direct)
+        // Without a thread the writes are ours, as they would be if it cannot start.
+        let behind = behind
             .then(|| Behind::start(&file, direct, &written).ok())
             .flatten();
         let sink = match behind {
@@ -423,8 +415,8 @@ impl Out {
             self.queued += took as u64;
             return r;
         };
-        // A buffer back from the thread (waiting if `depth` are out), or a new one.
-        let spare = match behind.take_back(behind.in_flight >= behind.depth)? {
+        // A buffer back from the thread (waiting if DEPTH are out), or a new one.
+        let spare = match behind.take_back(behind.in_flight >= DEPTH)? {
             Some(buf) => buf,
             None => PageBuf::new(self.cap),
         };
@@ -1003,15 +995,7 @@ mod tests {
     fn direct_writes_give_the_same_file_and_skip_the_page_cache() {
         let s = Scratch::new("direct");
         let (mut out, _ledger) = Ledger::open(&s.0, 64 * 1024, false, true).unwrap();
-        let direct = out.direct;
-        // On ext4 (as on the machines the suite runs on) direct writes are expected.
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        let dir =
-            std::ffi::CString::new(std::env::temp_dir().into_os_string().into_encoded_bytes());
-        // SAFETY: statfs fills the zeroed struct; the path is NUL-terminated.
-        if unsafe { libc::statfs(dir.unwrap().as_ptr(), &mut st) } == 0 && st.f_type == 0xef53 {
-            assert!(direct, "a file on ext4 is not written directly");
-        }
+        let direct = out.sink.as_ref().unwrap().direct != Direct::Never;
         let data = pattern((3 << 20) + 100);
         for (i, chunk) in data.chunks(1517).enumerate() {
             out.write_all(chunk).unwrap();
@@ -1019,6 +1003,9 @@ mod tests {
                 out.flush().unwrap();
                 assert!(!o_direct(&out.file), "O_DIRECT still set after a flush");
             }
+        }
+        if direct {
+            assert!(o_direct(&out.file), "whole pages are not written directly");
         }
         out.flush().unwrap();
         assert!(!o_direct(&out.file), "O_DIRECT still set after the tail");
@@ -1040,7 +1027,7 @@ mod tests {
     fn without_direct_the_page_cache_takes_everything() {
         let s = Scratch::new("buffered");
         let (mut out, _ledger) = Ledger::open(&s.0, 64 * 1024, false, false).unwrap();
-        assert!(!out.direct);
+        assert_eq!(out.sink.as_ref().unwrap().direct, Direct::Never);
         let data = pattern(1 << 20);
         for chunk in data.chunks(999) {
             out.write_all(chunk).unwrap();
@@ -1061,7 +1048,7 @@ mod tests {
         }
         let path = dir.join(format!("bpfdump-output-{}-tmpfs", std::process::id()));
         let (mut out, _ledger) = Ledger::open(&path, 64 * 1024, false, true).unwrap();
-        assert!(!out.direct);
+        assert_eq!(out.sink.as_ref().unwrap().direct, Direct::Never);
         let data = pattern(1 << 20);
         out.write_all(&data).unwrap();
         out.flush().unwrap();
