@@ -59,10 +59,7 @@ impl PageBuf {
 /// the caller fills the next one: write(2) into the page cache is most of the time of
 /// copying a cached capture into a new file, and it then runs on the other CPU.
 pub struct Out {
-    /// The file, for its state; written through `sink` (or the thread's clone of it).
     file: File,
-    /// The writes, when there is no thread.
-    sink: Option<Sink>,
     buf: PageBuf,
     cap: usize,
     /// Bytes buffered, from `buf.base`.
@@ -73,15 +70,11 @@ pub struct Out {
     /// Bytes the OS accepted.
     written: Arc<AtomicU64>,
     behind: Option<Behind>,
-    /// Whole pages are written directly: after an unaligned flush, the next write ends
-    /// on the first page boundary, so the ones after it are whole pages again.
-    direct: bool,
 }
 
 /// The write-behind thread and the buffers it has.
 struct Behind {
-    /// A buffer, the bytes of it to write, and the file offset they go to.
-    jobs: Option<SyncSender<(PageBuf, usize, u64)>>,
+    jobs: Option<SyncSender<(PageBuf, usize)>>,
     done: Receiver<io::Result<PageBuf>>,
     /// Buffers sent and not yet back.
     in_flight: usize,
@@ -108,165 +101,21 @@ fn write_counted(file: &mut File, mut data: &[u8], written: &AtomicU64) -> io::R
     Ok(())
 }
 
-/// A capture file and how its bytes reach the disk. A capture writes gigabytes it will not
-/// read back soon; through the page cache each byte is copied once more and each page
-/// allocated, written back and reclaimed, which on the VM we measured cost 4.7 ms of system
-/// time per MiB against 0.2 ms for the same MiB written with O_DIRECT (bench/README.md,
-/// soak). So whole pages at page offsets go straight to the disk, on the local file systems
-/// where O_DIRECT is known to work for appends (ext4, XFS); anything else (the tail at a
-/// flush, `-U`'s single records, other file systems, a refusal) goes through the page
-/// cache, so the file is the same either way.
-struct Sink {
-    file: File,
-    direct: Direct,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Direct {
-    /// Not for this file: every write through the page cache.
-    Never,
-    /// O_DIRECT is set on the file (`true`) or not.
-    Set(bool),
-}
-
-/// statfs(2) magic numbers of the file systems direct writes are used on.
-const EXT4_SUPER_MAGIC: i64 = 0xef53;
-const XFS_SUPER_MAGIC: i64 = 0x5846_5342;
-
-impl Sink {
-    /// `file`, its whole pages written directly when `direct` (see [`direct_capable`]).
-    fn new(file: File, direct: bool) -> Sink {
-        let direct = if direct {
-            Direct::Set(false)
-        } else {
-            Direct::Never
-        };
-        Sink { file, direct }
-    }
-
-    /// Sets or clears O_DIRECT; a file system that refuses it is never asked again.
-    fn set_direct(&mut self, on: bool) {
-        use std::os::fd::AsRawFd;
-        if self.direct != Direct::Set(!on) {
-            return;
-        }
-        let fd = self.file.as_raw_fd();
-        // SAFETY: fcntl on a descriptor we own.
-        let ok = unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            flags >= 0 && {
-                let flags = if on {
-                    flags | libc::O_DIRECT
-                } else {
-                    flags & !libc::O_DIRECT
-                };
-                libc::fcntl(fd, libc::F_SETFL, flags) == 0
-            }
-        };
-        self.direct = match (ok, on) {
-            (true, _) => Direct::Set(on),
-            // Could not set it: stay as we are, without it.
-            (false, true) => Direct::Never,
-            // Could not clear it: nothing unaligned may be written with it set.
-            (false, false) => Direct::Set(true),
-        };
-    }
-
-    /// Writes `data`, which starts at file offset `offset`, whole, counting what the OS
-    /// accepts: directly the whole pages it starts with when it starts on a page (in the
-    /// file and in memory), the rest through the page cache.
-    fn write(&mut self, data: &[u8], offset: u64, written: &AtomicU64) -> io::Result<()> {
-        let aligned = offset % PAGE as u64 == 0 && data.as_ptr() as usize % PAGE == 0;
-        let pages = if aligned && self.direct != Direct::Never {
-            data.len() / PAGE * PAGE
-        } else {
-            0
-        };
-        let (head, tail) = data.split_at(pages);
-        if !head.is_empty() {
-            self.set_direct(true);
-            // A short direct write (or a refusal) leaves a rest no longer whole pages.
-            let rest = self.write_all(head, written)?;
-            self.buffered(rest, written)?;
-        }
-        self.buffered(tail, written)
-    }
-
-    /// Writes `data` through the page cache.
-    fn buffered(&mut self, data: &[u8], written: &AtomicU64) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        self.set_direct(false);
-        if self.direct == Direct::Set(true) {
-            return Err(io::Error::other("cannot clear O_DIRECT on the file"));
-        }
-        match self.write_all(data, written)? {
-            [] => Ok(()),
-            _ => unreachable!("write_all stops early only on a direct write"),
-        }
-    }
-
-    /// Writes as much of `data` as the OS takes, counting it; returns what is left, which
-    /// is something only when a direct write was refused (EINVAL: the file system took
-    /// O_DIRECT but not this write, so it is never used again) or came back short of a
-    /// whole page.
-    fn write_all<'a>(&mut self, mut data: &'a [u8], written: &AtomicU64) -> io::Result<&'a [u8]> {
-        let direct = self.direct == Direct::Set(true);
-        while !data.is_empty() {
-            match self.file.write(data) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(k) => {
-                    written.fetch_add(k as u64, Ordering::Release);
-                    data = &data[k..];
-                    if direct && k % PAGE != 0 {
-                        return Ok(data);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => {
-                    self.set_direct(false);
-                    if self.direct == Direct::Set(false) {
-                        self.direct = Direct::Never;
-                    }
-                    return Ok(data);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(data)
-    }
-}
-
-/// Whether `file` is a regular file on a file system direct writes are used on.
-fn direct_capable(file: &File) -> bool {
-    use std::os::fd::AsRawFd;
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    // SAFETY: fstatfs fills the zeroed struct for a descriptor we own.
-    unsafe {
-        let mut st: libc::statfs = std::mem::zeroed();
-        libc::fstatfs(file.as_raw_fd(), &mut st) == 0
-            && matches!(st.f_type as i64, EXT4_SUPER_MAGIC | XFS_SUPER_MAGIC)
-    }
-}
-
 impl Behind {
-    fn start(file: &File, direct: bool, written: &Arc<AtomicU64>) -> io::Result<Behind> {
-        let mut sink = Sink::new(file.try_clone()?, direct);
-        let (jobs, rx) = mpsc::sync_channel::<(PageBuf, usize, u64)>(DEPTH);
+    fn start(file: &File, written: &Arc<AtomicU64>) -> io::Result<Behind> {
+        let mut file = file.try_clone()?;
+        let (jobs, rx) = mpsc::sync_channel::<(PageBuf, usize)>(DEPTH);
         let (tx, done) = mpsc::sync_channel(DEPTH + 1);
         let stop = Arc::new(AtomicBool::new(false));
         let (written, halt) = (written.clone(), stop.clone());
         let thread = thread::Builder::new()
             .name("write-behind".into())
             .spawn(move || {
-                for (buf, n, offset) in rx {
+                for (buf, n) in rx {
                     if halt.load(Ordering::Acquire) {
                         return;
                     }
-                    let r = sink.write(&buf.vec[buf.base..buf.base + n], offset, &written);
+                    let r = write_counted(&mut file, &buf.vec[buf.base..buf.base + n], &written);
                     let failed = r.is_err();
                     if tx.send(r.map(|()| buf)).is_err() || failed {
                         return;
@@ -312,9 +161,9 @@ impl Behind {
         e
     }
 
-    /// Queues `n` bytes of `buf` for writing at file offset `offset`.
-    fn send(&mut self, buf: PageBuf, n: usize, offset: u64) -> io::Result<()> {
-        let sent = self.jobs.as_ref().map(|j| j.send((buf, n, offset)));
+    /// Queues `n` bytes of `buf` for writing.
+    fn send(&mut self, buf: PageBuf, n: usize) -> io::Result<()> {
+        let sent = self.jobs.as_ref().map(|j| j.send((buf, n)));
         match sent {
             Some(Ok(())) => {
                 self.in_flight += 1;
@@ -345,27 +194,14 @@ impl Behind {
 }
 
 impl Out {
-    fn new(
-        file: File,
-        capacity: usize,
-        written: Arc<AtomicU64>,
-        behind: bool,
-        direct: bool,
-    ) -> Out {
+    fn new(file: File, capacity: usize, written: Arc<AtomicU64>, behind: bool) -> Out {
         let cap = capacity.max(2 * PAGE).next_multiple_of(PAGE);
-        let direct = direct && direct_capable(&file);
         // Without a thread the writes are ours, as they would be if it cannot start.
         let behind = behind
-            .then(|| Behind::start(&file, direct, &written).ok())
+            .then(|| Behind::start(&file, &written).ok())
             .flatten();
-        let sink = match behind {
-            Some(_) => None,
-            None => file.try_clone().ok().map(|f| Sink::new(f, direct)),
-        };
         Out {
             file,
-            sink,
-            direct,
             buf: PageBuf::new(cap),
             cap,
             len: 0,
@@ -402,11 +238,7 @@ impl Out {
     fn hand_over(&mut self, n: usize) -> io::Result<()> {
         let Some(behind) = self.behind.as_mut() else {
             let from = self.buf.base;
-            let data = &self.buf.vec[from..from + n];
-            let r = match self.sink.as_mut() {
-                Some(sink) => sink.write(data, self.queued, &self.written),
-                None => write_counted(&mut self.file, data, &self.written),
-            };
+            let r = write_counted(&mut self.file, &self.buf.vec[from..from + n], &self.written);
             // What the OS took is gone from the buffer, even on an error.
             let took = (self.written.load(Ordering::Acquire) - self.queued) as usize;
             let (b, l) = (self.buf.base, self.len);
@@ -426,19 +258,14 @@ impl Out {
         self.buf.vec[to..to + rest.len()]
             .copy_from_slice(&full.vec[from + rest.start..from + rest.end]);
         self.len = rest.len();
-        let offset = self.queued;
         self.queued += n as u64;
-        behind.send(full, n, offset)
+        behind.send(full, n)
     }
 
-    /// Makes room: hands over the buffered bytes up to the last page boundary of the file
-    /// (writing directly, up to the first, so the rest starts on a page in the buffer too).
+    /// Makes room: hands over the buffered bytes up to the last page boundary of the file.
     fn drain(&mut self) -> io::Result<()> {
         let pos = (self.queued % PAGE as u64) as usize;
-        let end = match (pos, self.direct) {
-            (1.., true) => PAGE,
-            _ => (pos + self.len) / PAGE * PAGE,
-        };
+        let end = (pos + self.len) / PAGE * PAGE;
         self.hand_over(if end > pos { end - pos } else { self.len })
     }
 }
@@ -560,16 +387,7 @@ impl Ledger {
     /// Creates (or truncates) `path`, or takes stdout for `-`: the buffered writer to write
     /// records through (`capacity` bytes of buffer) and its ledger. With `behind`, a file or
     /// pipe is written by a thread of its own (not a terminal or /dev/null: nothing to gain).
-    /// With `direct`, a regular file gets its whole pages written directly (see [`Sink`]):
-    /// for live captures, long streams nobody reads back at once; a file written from
-    /// another (`-r -w`) is often read right after, and is written as fast as the page
-    /// cache takes it.
-    pub fn open(
-        path: &Path,
-        capacity: usize,
-        behind: bool,
-        direct: bool,
-    ) -> Result<(Out, Ledger), Error> {
+    pub fn open(path: &Path, capacity: usize, behind: bool) -> Result<(Out, Ledger), Error> {
         let stdout = path.as_os_str() == "-";
         let label = if stdout {
             "stdout".to_string()
@@ -593,9 +411,7 @@ impl Ledger {
                 t.is_file() || t.is_fifo() || t.is_socket()
             });
         let written = Arc::new(AtomicU64::new(0));
-        // Only a file we created, so written from offset 0.
-        let direct = direct && truncatable.is_some();
-        let out = Out::new(file, capacity, written.clone(), behind, direct);
+        let out = Out::new(file, capacity, written.clone(), behind);
         let ledger = Ledger {
             label,
             truncatable,
@@ -698,7 +514,7 @@ pub struct CaptureWriter {
 impl CaptureWriter {
     /// Creates `path` (`-` for stdout) and writes the header of `format` into the buffer.
     pub fn create(path: &Path, format: Format) -> Result<CaptureWriter, Error> {
-        let (sink, ledger) = Ledger::open(path, BUF_SIZE, true, false)?;
+        let (sink, ledger) = Ledger::open(path, BUF_SIZE, true)?;
         let order = match &format {
             Format::Pcap(h) => h.endianness,
             Format::PcapNg(_) => pcap_file::Endianness::Little,
@@ -879,9 +695,7 @@ pub fn pcapng_error(label: &str, e: PcapNgWriteError) -> Error {
 /// cache they grow it without bound, and on the VM this was measured on, the file's writes
 /// cost three times the CPU per packet once some 2 GB were cached (bench/README.md, soak).
 /// Nothing waits for the thread: dropping this only tells it to stop, so closing a file
-/// (rotation, in the capture loop) never waits for a disk. (On ext4 and XFS a live capture's
-/// whole pages go around the cache, [`Sink`]; this is for the few that do not, and for
-/// every other file system.)
+/// (rotation, in the capture loop) never waits for a disk.
 pub struct CacheDropper {
     stop: Arc<AtomicBool>,
 }
@@ -932,129 +746,5 @@ impl CacheDropper {
 impl Drop for CacheDropper {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A scratch file under the temporary directory, removed at the end.
-    struct Scratch(std::path::PathBuf);
-
-    impl Scratch {
-        fn new(tag: &str) -> Scratch {
-            let name = format!("bpfdump-output-{}-{tag}", std::process::id());
-            Scratch(std::env::temp_dir().join(name))
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-
-    /// Pages of `file` in the page cache (mincore over a mapping of it).
-    fn cached_pages(file: &File) -> usize {
-        use std::os::fd::AsRawFd;
-        let len = file.metadata().unwrap().len() as usize;
-        // SAFETY: a read-only shared mapping of a file we hold, only passed to mincore.
-        unsafe {
-            let p = libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            );
-            assert_ne!(p, libc::MAP_FAILED);
-            let mut v = vec![0u8; len.div_ceil(PAGE)];
-            assert_eq!(libc::mincore(p, len, v.as_mut_ptr()), 0);
-            libc::munmap(p, len);
-            v.iter().filter(|&&b| b & 1 != 0).count()
-        }
-    }
-
-    fn o_direct(file: &File) -> bool {
-        use std::os::fd::AsRawFd;
-        // SAFETY: F_GETFL on a descriptor we hold.
-        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) & libc::O_DIRECT != 0 }
-    }
-
-    /// Bytes 0, 1, 2, ... mod 251 (no page repeats another).
-    fn pattern(n: usize) -> Vec<u8> {
-        (0..n).map(|i| (i % 251) as u8).collect()
-    }
-
-    /// Records of odd sizes through a direct-writing Out, a `-U` flush in the middle, the
-    /// tail at the end: the file holds exactly the bytes, and (on ext4/XFS) only the few
-    /// pages written at unaligned places went through the page cache.
-    #[test]
-    fn direct_writes_give_the_same_file_and_skip_the_page_cache() {
-        let s = Scratch::new("direct");
-        let (mut out, _ledger) = Ledger::open(&s.0, 64 * 1024, false, true).unwrap();
-        let direct = out.sink.as_ref().unwrap().direct != Direct::Never;
-        let data = pattern((3 << 20) + 100);
-        for (i, chunk) in data.chunks(1517).enumerate() {
-            out.write_all(chunk).unwrap();
-            if i == 3 {
-                out.flush().unwrap();
-                assert!(!o_direct(&out.file), "O_DIRECT still set after a flush");
-            }
-        }
-        if direct {
-            assert!(o_direct(&out.file), "whole pages are not written directly");
-        }
-        out.flush().unwrap();
-        assert!(!o_direct(&out.file), "O_DIRECT still set after the tail");
-        drop(out);
-        if direct {
-            let file = File::open(&s.0).unwrap();
-            // Before the flush, 2 pages; from it to the next page boundary, 1; the tail, 1.
-            let cached = cached_pages(&file);
-            assert!(cached <= 4, "{cached} of 769 pages in the page cache");
-        } else {
-            eprintln!("not ext4 or XFS under {}: the bytes only", s.0.display());
-        }
-        assert!(std::fs::read(&s.0).unwrap() == data, "the file differs");
-    }
-
-    /// Without `direct` (offline `-w`), or on a file system where it is not used, every
-    /// write goes through the page cache and the file is the same.
-    #[test]
-    fn without_direct_the_page_cache_takes_everything() {
-        let s = Scratch::new("buffered");
-        let (mut out, _ledger) = Ledger::open(&s.0, 64 * 1024, false, false).unwrap();
-        assert_eq!(out.sink.as_ref().unwrap().direct, Direct::Never);
-        let data = pattern(1 << 20);
-        for chunk in data.chunks(999) {
-            out.write_all(chunk).unwrap();
-            assert!(!o_direct(&out.file));
-        }
-        out.flush().unwrap();
-        drop(out);
-        assert!(std::fs::read(&s.0).unwrap() == data, "the file differs");
-    }
-
-    /// tmpfs is never written with O_DIRECT (and a refused fcntl leaves the file as it was).
-    #[test]
-    fn tmpfs_is_written_through_the_page_cache() {
-        let dir = std::path::Path::new("/dev/shm");
-        if !dir.is_dir() {
-            eprintln!("no /dev/shm here: skipped");
-            return;
-        }
-        let path = dir.join(format!("bpfdump-output-{}-tmpfs", std::process::id()));
-        let (mut out, _ledger) = Ledger::open(&path, 64 * 1024, false, true).unwrap();
-        assert_eq!(out.sink.as_ref().unwrap().direct, Direct::Never);
-        let data = pattern(1 << 20);
-        out.write_all(&data).unwrap();
-        out.flush().unwrap();
-        drop(out);
-        let ok = std::fs::read(&path).unwrap() == data;
-        let _ = std::fs::remove_file(&path);
-        assert!(ok, "the file differs");
     }
 }

@@ -411,7 +411,7 @@ impl State {
         self.name = name;
         self.said_removed = false;
         self.set_aside();
-        let (out, ledger) = Ledger::open(&self.name, BUF_SIZE, false, true)?;
+        let (out, ledger) = Ledger::open(&self.name, BUF_SIZE, false)?;
         let dropper = CacheDropper::start(&ledger);
         let mut cur = Current {
             out,
@@ -1845,7 +1845,7 @@ mod tests {
 
             // Ours, through the same kind of buffer.
             let (mut out, mut ledger) =
-                Ledger::open(Path::new("/dev/null"), BUF_SIZE, false, false).unwrap();
+                Ledger::open(Path::new("/dev/null"), BUF_SIZE, false).unwrap();
             let t = Instant::now();
             for i in 0..n {
                 let ts = (1_700_000_000 + u64::from(i)) * 1_000_000 + 5;
@@ -1871,7 +1871,7 @@ mod tests {
                 let path = d.path("b.pcap");
                 let mut best = f64::MAX;
                 for _ in 0..3 {
-                    let (mut out, mut ledger) = Ledger::open(&path, size, false, false).unwrap();
+                    let (mut out, mut ledger) = Ledger::open(&path, size, false).unwrap();
                     let t = Instant::now();
                     for i in 0..n {
                         let ts = (1_700_000_000 + u64::from(i)) * 1_000_000;
