@@ -7,6 +7,7 @@
 # DIR, in one of two modes:
 #   file    -w DIR/soak.pcap                      (one growing file)
 #   rotate  -w DIR/soak.pcap -C SIZE -W FILES     (a ring of files, names reused)
+#   null    -w /dev/null                          (the capture's own work: no file system)
 # Every 10 s it samples bpfdump's RSS and CPU time (/proc/PID/stat, user+sys) and the
 # sender's count so far, and prints a line; at the end, the CPU per packet of the first and
 # the last minute, RSS at the start and at the end, the capture's own three lines, and the
@@ -14,9 +15,9 @@
 # be equal; rotate mode: the files left hold the newest packets, their count is printed).
 #
 # Usage (as root; never in CI):  bash bench/soak.sh
-# Knobs: MODE=file|rotate  RATE=300000  SECS=600  SIZE=100 (MB, rotate)  FILES=3 (rotate)
+# Knobs: MODE=file|rotate|null  RATE=300000  SECS=600  SIZE=100 (MB, rotate)  FILES=3 (rotate)
 #        DIR=/work/soak (removed at the end unless KEEP=1)  PREFIX=soak<pid>
-#        FADVISE: passed to bpfdump as is in its environment (none by default)
+#        BPFDUMP=path (another build to soak; default: this repo's release build)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 MODE=${MODE:-file}
@@ -33,7 +34,7 @@ die() { echo "soak.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, AF_PACKET)"
 [ -x "$netns_lab" ] || die "no $netns_lab (set LAB=)"
 (cd "$repo" && cargo build --release -q --bin bpfdump --example blast)
-bpfdump=$repo/target/release/bpfdump
+bpfdump=${BPFDUMP:-$repo/target/release/bpfdump}
 blast=$repo/target/release/examples/blast
 mkdir -p "$DIR"
 made_lab=0
@@ -51,7 +52,8 @@ out=$DIR/soak.pcap
 case $MODE in
   file) extra=() ;;
   rotate) extra=(-C "$SIZE" -W "$FILES") ;;
-  *) die "MODE is file or rotate" ;;
+  null) extra=(); out=/dev/null ;;
+  *) die "MODE is file, rotate or null" ;;
 esac
 log=$DIR/bpfdump.log
 ip netns exec "$LAB_NS_A" taskset -c 0 "$bpfdump" -i "$LAB_IF_A" -n -Z root -w "$out" "${extra[@]}" udp 2>"$log" &
@@ -107,6 +109,12 @@ if [ "$n" -ge 12 ]; then
     "$first" "$last" "$(echo "$last / $first" | bc -l)" "$r1" "$rb"
 fi
 sent=$(grep -oE 'sent=[0-9]+' "$DIR/blast.out" | cut -d= -f2)
+if [ "$MODE" = null ]; then
+  captured=$(grep -oE '^[0-9]+ packets captured' "$log" | cut -d' ' -f1)
+  echo "captured: $captured; sent: $sent"
+  [ "$captured" = "$sent" ] || { echo "MISMATCH"; exit 1; }
+  exit 0
+fi
 total=0
 for f in "$DIR"/soak.pcap*; do
   k=$("$bpfdump" -r "$f" --count 2>/dev/null | grep -oE '^[0-9]+')

@@ -2084,8 +2084,8 @@ const SMALL_DISK: u64 = 256 * 1024;
 /// bytes, only got 778". The stderr shape differs too: tcpdump prints a fatal error of the
 /// capture loop ("tcpdump: pcap_loop: ...") before its counter lines; bpfdump after them.
 ///
-/// On ext4 (`ext4`: a 4 MiB image on a loop device) the whole pages of the file are written
-/// with O_DIRECT; the file must then be within a few blocks of the free space (ext4 keeps
+/// On ext4 (`ext4`: a 4 MiB image on a loop device), a file system that allocates blocks
+/// as it writes back, the file must be within a few blocks of the free space (ext4 keeps
 /// some for the file's own extent tree) and otherwise the same.
 fn full_disk(test: &str, pcapng: bool, nano: bool, packet_buffered: bool, ext4: bool) {
     let Some(lab) = Lab::up(test) else { return };
@@ -2247,13 +2247,11 @@ mod full_disk {
         );
     }
 
-    /// Whole pages written directly until the disk is full.
     #[test]
     fn pcap_ext4() {
         super::full_disk("full_disk::pcap_ext4", false, false, false, true);
     }
 
-    /// -U: every write unaligned, through the page cache, on the same ext4.
     #[test]
     fn pcapng_ext4_packet_buffered() {
         super::full_disk(
