@@ -1094,6 +1094,10 @@ impl<'a> Lower<'a> {
                 if a.iter().zip(m.iter()).any(|(a, m)| a & !m != 0) {
                     return err("non-network bits set in the IPv6 address/prefix", span);
                 }
+                // libpcap's gen_mcode6: a host may carry /128 (its own address, whole).
+                if matches!(kind, None | Some(Kind::Host)) && *len == 128 {
+                    return self.host6(a, &m, proto, dir, kind_name, span);
+                }
                 net_only(kind, "prefix length", span)?;
                 self.host6(a, &m, proto, dir, "net", span)
             }
