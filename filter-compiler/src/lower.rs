@@ -1179,6 +1179,8 @@ impl<'a> Lower<'a> {
                     .linktype(LLCSAP_ISONS, span)?
                     .and(cmp(self.off_linkpl + 3, B, n)))
             }
+            // libpcap's gen_proto, Q_ISIS: the PDU type byte, 4 into the IS-IS header.
+            Some(Proto::Isis) => self.isis_pdu(&[n], span),
             Some(p) => err(format!("'proto' qualifier applied to '{}'", p.name()), span),
         }
     }
