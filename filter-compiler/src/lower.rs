@@ -568,19 +568,27 @@ impl<'a> Lower<'a> {
         }
     }
 
+    /// Where the OSI network layer starts behind an 802.2 header without SNAP
+    /// (libpcap's OR_LINKPL_NOSNAP): 3 bytes into the link payload, except on Linux cooked
+    /// headers, where libpcap's init_linktype sets off_nl_nosnap to 0 ("XXX - what does it
+    /// do with 802.3 packets?"), and its programs read the NLPID at the payload's start.
+    fn off_nl_nosnap(&self) -> u32 {
+        match self.link {
+            LinkField::Sll(_) | LinkField::Anc => self.off_linkpl,
+            _ => self.off_linkpl + 3,
+        }
+    }
+
     /// OSI network-layer protocol id behind an ISONS LLC header.
     fn iso_proto(&self, nlpid: u32, span: &Span) -> R<Bool> {
         let iso = self.linktype(LLCSAP_ISONS, span)?;
-        let off = match self.link {
-            LinkField::Ether(_) => self.off_linkpl + 3,
-            _ => self.off_linkpl + 3,
-        };
-        Ok(iso.and(cmp(off, B, nlpid)))
+        Ok(iso.and(cmp(self.off_nl_nosnap(), B, nlpid)))
     }
 
+    /// IS-IS with one of these PDU types (the byte 4 into the IS-IS header).
     fn isis_pdu(&self, types: &[u32], span: &Span) -> R<Bool> {
         let isis = self.iso_proto(ISO10589_ISIS, span)?;
-        let off = self.off_linkpl + 7;
+        let off = self.off_nl_nosnap() + 4;
         Ok(isis.and(Bool::any(types.iter().map(|&t| cmp(off, B, t)))))
     }
 
@@ -1174,11 +1182,7 @@ impl<'a> Lower<'a> {
             Some(Proto::Ip) => self.ip_proto(n, span),
             Some(Proto::Ip6) => self.ip6_proto(n, span),
             Some(Proto::Link) => self.linktype(n, span),
-            Some(Proto::Iso) => {
-                Ok(self
-                    .linktype(LLCSAP_ISONS, span)?
-                    .and(cmp(self.off_linkpl + 3, B, n)))
-            }
+            Some(Proto::Iso) => self.iso_proto(n, span),
             // libpcap's gen_proto, Q_ISIS: the PDU type byte, 4 into the IS-IS header.
             Some(Proto::Isis) => self.isis_pdu(&[n], span),
             Some(p) => err(format!("'proto' qualifier applied to '{}'", p.name()), span),

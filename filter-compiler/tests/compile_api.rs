@@ -253,3 +253,54 @@ fn cooked_kernel_socket_reads_header_fields_from_metadata() {
     .unwrap_err();
     assert!(e.message.contains("cooked 'any' socket"), "{}", e.message);
 }
+
+/// An 802.2 frame carrying an OSI PDU: NLPID `nlpid`, then (for IS-IS) PDU type `pdu` 4
+/// bytes into its header; behind an Ethernet 802.3 header or a Linux cooked (v1) one.
+fn iso_frame(cooked: bool, nlpid: u8, pdu: u8) -> Vec<u8> {
+    let osi = [0xfe, 0xfe, 0x03, nlpid, 27, 1, 0, pdu, 0, 0, 0, 0];
+    let mut f = Vec::new();
+    if cooked {
+        // Packet type, ARPHRD_ETHER, address length, address, protocol ETH_P_802_2.
+        f.extend([0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x00, 0x04]);
+    } else {
+        f.extend([0xff; 6]);
+        f.extend([0x02, 0, 0, 0, 0, 1]);
+        f.extend((osi.len() as u16).to_be_bytes());
+    }
+    f.extend(osi);
+    f
+}
+
+/// The OSI primitives read the NLPID where libpcap does: behind the 802.2 header on
+/// Ethernet, and on Linux cooked captures at the payload's first byte (init_linktype's
+/// off_nl_nosnap 0), where the 802.2 DSAP is, so libpcap's programs for `clnp`, `isis`,
+/// `iso proto N`, `l1`... never match there; ours now agree (they read 3 bytes on before).
+#[test]
+fn osi_protocols_read_the_nlpid_where_libpcap_does() {
+    for (expr, nlpid, pdu) in [
+        ("clnp", 0x81, 0),
+        ("iso proto 0x81", 0x81, 0),
+        ("isis", 0x83, 0),
+        ("isis proto 0x12", 0x83, 0x12),
+        ("l1", 0x83, 0x0f),
+    ] {
+        let eth = prog(expr, Target::offline(LinkType::En10mb));
+        assert!(
+            keeps(&eth, &iso_frame(false, nlpid, pdu)),
+            "{expr} on Ethernet"
+        );
+        assert!(
+            !keeps(&eth, &iso_frame(false, 0x82, pdu)),
+            "{expr} on Ethernet, ES-IS"
+        );
+        let sll = prog(expr, Target::offline(LinkType::LinuxSll));
+        assert!(
+            !keeps(&sll, &iso_frame(true, nlpid, pdu)),
+            "{expr} on LINUX_SLL keeps what libpcap's program drops"
+        );
+    }
+    // `isis proto N` compares the PDU type, as `l1` and the like do.
+    let p = prog("isis proto 0x12 or 0x14", Target::offline(LinkType::En10mb));
+    assert!(keeps(&p, &iso_frame(false, 0x83, 0x14)));
+    assert!(!keeps(&p, &iso_frame(false, 0x83, 0x13)));
+}
