@@ -72,7 +72,9 @@ pub fn compile_directed(
 ) -> Result<Program, Error> {
     let cfg = compile_cfg(expr, target, opts, direction)?;
     let prog = emit::emit(&cfg);
-    if prog.len() > cbpf::MAXINSNS {
+    // The kernel's limit; a program run over a capture file (our VM, as libpcap's
+    // bpf_filter) has none, and `-r` takes filters of thousands of hosts as tcpdump does.
+    if target.mode == Mode::Kernel && prog.len() > cbpf::MAXINSNS {
         return Err(Error::whole(format!(
             "expression too complex: {} instructions, the kernel accepts at most {}",
             prog.len(),
