@@ -5,8 +5,9 @@
 ///
 /// For every link type, both targets (offline and kernel) and the optimizer on and off:
 /// compiling must not panic, every program it emits must pass the kernel's checker (an
-/// offline one may be longer than 4,096), a compile error must render its caret line, the program must dump in the three `-d`
-/// formats, and no single compilation may take more than [`LIMIT`]. For the kernel targets
+/// offline one longer than the kernel's 4,096 instructions is not checked), a compile error
+/// must render its caret line, the program must dump in the three `-d` formats, and no
+/// single compilation may take more than [`LIMIT`]. For the kernel targets
 /// (optimized), the eBPF backend's decision program is generated from the same graph too.
 ///
 /// The compiler recurses over the expression (bounded by `parse::MAX_NESTING` = 5000 levels
