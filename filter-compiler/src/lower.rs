@@ -1572,7 +1572,12 @@ impl<'a> Lower<'a> {
             // libpcap's optimizer: a zero on the left absorbs the right operand (and its
             // loads); `x * 0` and `x & 0` are 0 without x's loads.
             let zero = vec![Insn::stmt(LD | IMM, 0)];
-            if value(&s) == Some(0) {
+            // ... but a divisor known to be zero is folded first, with a constant left side,
+            // and fails (opt_stmt folds A op X when both are constant: `0 % (1 / 13)` is
+            // "modulus by zero"); with a left side it does not know, the error waits below.
+            let zero_divisor =
+                matches!(op, ArOp::Div | ArOp::Mod) && value(&rs) == Some(0) && value(&s).is_some();
+            if value(&s) == Some(0) && !zero_divisor {
                 match op {
                     ArOp::Mul | ArOp::Div | ArOp::Mod | ArOp::And | ArOp::Lsh | ArOp::Rsh => {
                         return Ok((lc, zero))
@@ -1656,9 +1661,14 @@ impl<'a> Lower<'a> {
             Arith::Neg(x) => self.constant(x)?.map(|v| v.wrapping_neg()),
             Arith::Bin(op, l, r, _) => {
                 let (x, y) = (self.constant(l)?, self.constant(r)?);
-                // libpcap's optimizer: a zero on the left absorbs the right side, even a
-                // divisor of zero. (`x * 0` is zero too, but keeps x's protocol conditions:
-                // see `binary`.)
+                // A divisor known to be zero: libpcap's optimizer folds both sides and fails
+                // before anything absorbs it; `binary` compiles it, and the error waits for
+                // the optimizer.
+                if matches!(op, ArOp::Div | ArOp::Mod) && y == Some(0) && x.is_some() {
+                    return Ok(None);
+                }
+                // libpcap's optimizer: a zero on the left absorbs the right side. (`x * 0`
+                // is zero too, but keeps x's protocol conditions: see `binary`.)
                 if let (
                     ArOp::Mul | ArOp::Div | ArOp::Mod | ArOp::And | ArOp::Lsh | ArOp::Rsh,
                     Some(0),
