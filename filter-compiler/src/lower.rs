@@ -348,15 +348,31 @@ impl<'a> Lower<'a> {
 
     /// DECnet `area.node` as source or destination of a DECnet routing header. The header
     /// may start with one padding byte (0x81) and be short (flags 2) or long (flags 6).
+    ///
+    /// Read as libpcap's `__pcap_atodn` reads it: `sscanf("%d.%d")`, so only the first two
+    /// numbers count (`decnet host 10.0.0.1` is 10.0), and neither is range-checked: the
+    /// area is masked to 6 bits and the node to 10.
     fn decnet_host(&self, text: &str, dir: Option<Dir>, span: &Span) -> R<Bool> {
-        let parsed = text
-            .split_once('.')
-            .and_then(|(a, n)| Some((a.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
+        /// A `%d` at the start of `s`: the number and the rest.
+        fn int(s: &str) -> Option<(i64, &str)> {
+            let s = s.trim_start();
+            let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+            let n = digits.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return None;
+            }
+            let end = s.len() - digits.len() + n;
+            // (Out of i32's range sscanf's result is undefined; keep the low bits.)
+            Some((s[..end].parse::<i128>().ok()? as i64, &s[end..]))
+        }
+        let parsed = int(text).and_then(|(area, rest)| {
+            let (node, _) = int(rest.strip_prefix('.')?)?;
+            Some((area as u32, node as u32))
+        });
         let Some((area, node)) = parsed else {
             return err(format!("invalid DECnet address '{}'", text), span);
         };
-        // 6-bit area, 10-bit node; libpcap does not range-check and keeps the low 16 bits.
-        self.decnet_addr((area << 10) | node, dir, span)
+        self.decnet_addr(((area << 10) & 0xfc00) | (node & 0x3ff), dir, span)
     }
 
     /// A DECnet address given as its 16-bit value (`decnet host 1025`).
