@@ -153,13 +153,13 @@ fn hosts(n: usize) -> String {
 
 /// The kernel's 4,096-instruction limit binds only what goes to the kernel: over a capture
 /// file (our VM, libpcap's bpf_filter) and in `-d` without `-i` a longer program runs, as
-/// in tcpdump (issue 14). 600 hosts make 4,555 instructions: tcpdump 4.99.3 printed 137
-/// lines of captures/sample.pcap with them, the lines bpfdump prints; 10,000 hosts compile
-/// in well under a second (19 s before 92d76df).
+/// in tcpdump (issue 14). 740 hosts make more than 4,096 instructions (4,197 today):
+/// tcpdump 4.99.3 printed 137 lines of captures/sample.pcap with them (in about 28 s), the
+/// lines bpfdump prints; 10,000 hosts compile in well under a second (19 s before 92d76df).
 #[test]
 fn offline_filters_may_be_longer_than_the_kernel_takes() {
     let d = TempDir::new("long");
-    let f = d.file("hosts.txt", hosts(600).as_bytes());
+    let f = d.file("hosts.txt", hosts(740).as_bytes());
     let sample = captures_dir().join("sample.pcap");
     let args = ["-tt", "-nn", "-r", sample.to_str().unwrap(), "-F", &f];
     let r = run(&args);
@@ -167,7 +167,7 @@ fn offline_filters_may_be_longer_than_the_kernel_takes() {
     let lines = r.stdout_str();
     assert_eq!(lines.lines().count(), 137, "{}", r.stderr);
     if have_tcpdump() {
-        // (About 16 s: libpcap's optimizer is slow on long chains.)
+        // (About 28 s: libpcap's optimizer is slow on long chains.)
         let out = std::process::Command::new("tcpdump")
             .args(args)
             .output()
@@ -177,16 +177,21 @@ fn offline_filters_may_be_longer_than_the_kernel_takes() {
     }
     let listing = run(&["-d", "-F", &f]);
     assert_eq!(listing.code(), Some(0), "{}", listing.stderr);
-    assert_eq!(listing.stdout_str().lines().count(), 4555);
+    let len = listing.stdout_str().lines().count();
+    assert!(
+        len > 4096,
+        "{len} instructions: no longer a test of the limit"
+    );
     // For the kernel (-i) it is refused, in one line.
     let r = run(&["-i", "lo", "-d", "-F", &f]);
-    assert_eq!(
-        r.error_lines(),
-        [
-            "bpfdump: filter: expression too complex: 4558 instructions, the kernel accepts at \
-          most 4096"
-        ]
-    );
+    let lines = r.error_lines();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    let n = lines[0]
+        .strip_prefix("bpfdump: filter: expression too complex: ")
+        .and_then(|l| l.strip_suffix(" instructions, the kernel accepts at most 4096"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(n > 4096);
     let big = d.file("big.txt", hosts(10_000).as_bytes());
     let t = std::time::Instant::now();
     let r = run(&["-r", sample.to_str().unwrap(), "-F", &big, "-c", "1"]);

@@ -135,6 +135,11 @@ pub fn optimize(cfg: &mut Cfg) {
     }
     masks_to_jset(cfg);
     elide_reloads(cfg);
+    // Blocks that differed only in the loads just dropped are now identical (`portrange`'s
+    // IPv4 and IPv6 tails end in the same `jgt`): merge them too. Safe after elision: a
+    // block with no statements tests whatever A it is given, and identical blocks already
+    // had the same successors, so no block gains a predecessor it did not have.
+    merge_identical(cfg);
 }
 
 /// `and #m; jeq #0` is `jset #m` with the edges swapped: one instruction fewer.
