@@ -1771,8 +1771,9 @@ impl SmallDisk {
         std::fs::File::create(&image)
             .and_then(|f| f.set_len(size))
             .unwrap_or_else(|e| panic!("{}: {e}", image.display()));
-        let run = |program: &str, args: &[&std::ffi::OsStr]| -> Result<(), String> {
-            match Command::new(program).args(args).output() {
+        let run = |cmd: &mut Command| -> Result<(), String> {
+            let program = cmd.get_program().to_string_lossy().into_owned();
+            match cmd.output() {
                 Ok(o) if o.status.success() => Ok(()),
                 Ok(o) => Err(format!(
                     "{program}: {}",
@@ -1781,25 +1782,14 @@ impl SmallDisk {
                 Err(e) => Err(format!("{program}: {e}")),
             }
         };
-        let made = run(
-            "mkfs.ext4",
-            &["-q", "-F", "-O", "^has_journal", "-m", "0", "-b", "4096"]
-                .map(std::ffi::OsStr::new)
-                .iter()
-                .copied()
-                .chain([image.as_os_str()])
-                .collect::<Vec<_>>(),
-        )
+        let made = run(Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-O", "^has_journal", "-m", "0", "-b", "4096"])
+            .arg(&image))
         .and_then(|()| {
-            run(
-                "mount",
-                &[
-                    std::ffi::OsStr::new("-o"),
-                    std::ffi::OsStr::new("loop"),
-                    image.as_os_str(),
-                    dir.as_os_str(),
-                ],
-            )
+            run(Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&image)
+                .arg(dir))
         });
         let _ = std::fs::remove_file(&image);
         if let Err(e) = made {
