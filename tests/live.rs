@@ -1170,6 +1170,22 @@ fn size_rotation_names_and_contents(tool: &Tool, test: &str) {
     }
 }
 
+/// The second of the day a `g-%H%M%S.pcap` name (the -G tests' pattern) stands for.
+fn g_secs(n: &str) -> u32 {
+    let t = n
+        .strip_prefix("g-")
+        .and_then(|r| r.strip_suffix(".pcap"))
+        .filter(|t| t.len() == 6 && t.bytes().all(|c| c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("file name {n} is not g-%H%M%S.pcap"));
+    let v: u32 = t.parse().unwrap();
+    v / 10000 * 3600 + v / 100 % 100 * 60 + v % 100
+}
+
+/// Seconds from the `g-%H%M%S.pcap` name `a` to `b`, across midnight too.
+fn seconds_between(a: &str, b: &str) -> u32 {
+    (g_secs(b) + 86400 - g_secs(a)) % 86400
+}
+
 /// (7) `-G 1 -W 2`: a new file (strftime name) each second a packet arrives; after the
 /// second file tcpdump stops with "Maximum file limit reached: 2", exit status 0.
 fn time_rotation_stops_at_file_limit(tool: &Tool, test: &str) {
@@ -1211,27 +1227,18 @@ fn time_rotation_stops_at_file_limit(tool: &Tool, test: &str) {
     );
     let names = dir.names();
     assert_eq!(names.len(), 2, "{names:?}");
-    let secs = |n: &str| -> u32 {
-        let t = n
-            .strip_prefix("g-")
-            .and_then(|r| r.strip_suffix(".pcap"))
-            .filter(|t| t.len() == 6 && t.bytes().all(|c| c.is_ascii_digit()))
-            .unwrap_or_else(|| panic!("file name {n} is not g-%H%M%S.pcap"));
-        let v: u32 = t.parse().unwrap();
-        v / 10000 * 3600 + v / 100 % 100 * 60 + v % 100
-    };
     let caps = load_all(
         dir.dir(),
         &names.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     // Names sort by time, unless the run crossed midnight.
-    let (first, second) = if secs(&names[1]) >= secs(&names[0]) {
+    let (first, second) = if g_secs(&names[1]) >= g_secs(&names[0]) {
         (0, 1)
     } else {
         (1, 0)
     };
     assert!(
-        (secs(&names[second]) + 86400 - secs(&names[first])) % 86400 >= 1,
+        seconds_between(&names[first], &names[second]) >= 1,
         "{names:?}"
     );
     let s1 = caps[first].seqs("g");
@@ -1344,17 +1351,9 @@ fn rotation_under_load_every_file_whole_and_in_order(tool: &Tool, test: &str) {
                 }
             }
             _ => {
-                let secs = |n: &str| -> u32 {
-                    let v: u32 = n
-                        .strip_prefix("g-")
-                        .and_then(|r| r.strip_suffix(".pcap"))
-                        .and_then(|t| t.parse().ok())
-                        .unwrap_or_else(|| panic!("file name {n}"));
-                    v / 10000 * 3600 + v / 100 % 100 * 60 + v % 100
-                };
                 assert_eq!(files[0].0, 0, "{} ({name}): {names:?}", tool.name);
                 for w in names.windows(2) {
-                    let step = (secs(w[1]) + 86400 - secs(w[0])) % 86400;
+                    let step = seconds_between(w[0], w[1]);
                     assert!((1..3).contains(&step), "{} ({name}): {names:?}", tool.name);
                 }
             }
@@ -1362,14 +1361,15 @@ fn rotation_under_load_every_file_whole_and_in_order(tool: &Tool, test: &str) {
         let mut seqs = Vec::new();
         let mut last_ts = 0;
         for (_, n, c) in &files {
-            assert_eq!(c.seqs("r").len(), c.packets.len(), "{n}: other packets");
+            let mine = c.seqs("r");
+            assert_eq!(mine.len(), c.packets.len(), "{n}: other packets");
             let first = c.packets[0].ts_ns;
             assert!(
                 first >= last_ts,
                 "{n} starts before the file before it ends"
             );
             last_ts = c.packets.last().unwrap().ts_ns;
-            seqs.extend(c.seqs("r"));
+            seqs.extend(mine);
         }
         assert!(
             seqs.windows(2).all(|w| w[0] < w[1]),
