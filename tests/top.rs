@@ -184,6 +184,18 @@ fn view_pid(lab: &Lab) -> Option<u32> {
         })
 }
 
+/// The last `n` columns of the screen's first line starting with `start`: a counter line's
+/// totals (packets, bytes, segments).
+fn totals(s: &str, start: &str, n: usize) -> Option<Vec<String>> {
+    let w: Vec<String> = s
+        .lines()
+        .find(|l| l.starts_with(start))?
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    Some(w[w.len().saturating_sub(n)..].to_vec())
+}
+
 /// After the view: normal screen, cursor shown, the terminal back in cooked mode with echo.
 fn assert_restored(t: &Tmux, want_status: &str) -> String {
     let s = t.wait_for("the view to end", Duration::from_secs(10), |s| {
@@ -229,26 +241,16 @@ fn the_view_shows_the_counters_and_the_keys_work_and_q_restores_the_terminal() {
     lab.send_frames(Side::B, &udp_frames(&lab, 30, 53));
     lab.send_frames(Side::B, &udp_frames(&lab, 12, 9));
     // Totals: 42 frames of 102 bytes seen, all UDP, matched by `udp`; the dns rule counts 30.
-    // A line's last columns are its totals (packets, bytes, segments).
-    let last = |s: &str, start: &str, n: usize| -> Option<Vec<String>> {
-        let w: Vec<String> = s
-            .lines()
-            .find(|l| l.starts_with(start))?
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        Some(w[w.len().saturating_sub(n)..].to_vec())
-    };
     let s = t.wait_for("the counters", Duration::from_secs(10), |s| {
-        last(s, "seen ", 3).is_some_and(|v| v == ["42", "4284", "42"])
+        totals(s, "seen ", 3).is_some_and(|v| v == ["42", "4284", "42"])
     });
     assert_eq!(
-        last(&s, "matched ", 3).unwrap(),
+        totals(&s, "matched ", 3).unwrap(),
         ["42", "4284", "42"],
         "{s}"
     );
-    assert_eq!(last(&s, "dns ", 2).unwrap(), ["30", "3060"], "{s}");
-    assert_eq!(last(&s, "web ", 2).unwrap(), ["0", "0"], "{s}");
+    assert_eq!(totals(&s, "dns ", 2).unwrap(), ["30", "3060"], "{s}");
+    assert_eq!(totals(&s, "web ", 2).unwrap(), ["0", "0"], "{s}");
     assert!(s.lines().any(|l| l.starts_with("dns   udp port 53")), "{s}");
     assert!(s.contains("top flows by bytes"), "{s}");
     assert!(s.contains("udp 10.200.0.2.40000 > 10.200.0.1.53"), "{s}");
@@ -342,10 +344,7 @@ fn a_link_flap_is_ridden_and_deletion_after_a_down_ends_the_view() {
     // (The link coming up sends IPv6 neighbour discovery of its own: only the matched
     // line's total packets, the third column from the end, is known.)
     t.wait_for("the packets after the flap", Duration::from_secs(10), |s| {
-        s.lines().any(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            l.starts_with("matched ") && w.len() >= 3 && w[w.len() - 3] == "7"
-        })
+        totals(s, "matched ", 3).is_some_and(|v| v.len() == 3 && v[0] == "7")
     });
     lab.set_link_up(Side::A, false);
     view_runs("the link went down again");
