@@ -71,8 +71,12 @@ fn with_hosts(test: &str, dir: &TempDir, program: &str, args: &[&str]) -> Option
         .args(["sh", &hosts, &ns, program])
         .args(args)
         .output();
+    // unshare(1) itself failing (not root) says so on stderr; the bind mounts failing exit 99.
+    let set_up = |o: &std::process::Output| {
+        o.status.code().is_some_and(|c| c != 99) && !o.stderr.starts_with(b"unshare: ")
+    };
     match out {
-        Ok(o) if o.status.code() != Some(99) && o.status.code().is_some() => Some((
+        Ok(o) if set_up(&o) => Some((
             String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
             o.status.code().unwrap(),
         )),
