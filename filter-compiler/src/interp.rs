@@ -149,6 +149,29 @@ pub fn run(prog: &[Insn], pkt: &[u8], wirelen: u32, meta: &Meta) -> u32 {
 
 /// Like [`run`], but says why a run ended without a `ret` instead of returning 0.
 pub fn try_run(prog: &[Insn], pkt: &[u8], wirelen: u32, meta: &Meta) -> Result<u32, Abort> {
+    exec(prog, pkt, wirelen, meta, &mut 0)
+}
+
+/// Like [`try_run`], and also counts the instructions executed (the `ret`, or the one that
+/// aborted, included): the cost measure when comparing two programs' work per packet.
+pub fn count_steps(
+    prog: &[Insn],
+    pkt: &[u8],
+    wirelen: u32,
+    meta: &Meta,
+) -> (Result<u32, Abort>, usize) {
+    let mut steps = 0;
+    let r = exec(prog, pkt, wirelen, meta, &mut steps);
+    (r, steps)
+}
+
+fn exec(
+    prog: &[Insn],
+    pkt: &[u8],
+    wirelen: u32,
+    meta: &Meta,
+    steps: &mut usize,
+) -> Result<u32, Abort> {
     use ops::*;
     let mut a: u32 = 0;
     let mut x: u32 = 0;
@@ -156,6 +179,7 @@ pub fn try_run(prog: &[Insn], pkt: &[u8], wirelen: u32, meta: &Meta) -> Result<u
     let mut pc = 0usize;
     loop {
         let insn = prog.get(pc).ok_or(Abort::FellOffEnd)?;
+        *steps += 1;
         let here = pc;
         pc += 1;
         let k = insn.k;
