@@ -401,9 +401,35 @@ impl Facts {
         })
     }
 
+    /// The values the facts allow for `key`, if they pin them down: the pinning fact's
+    /// values less those other facts rule out (`tcp or udp or sctp`, then `not sctp`,
+    /// leaves {6, 17}).
+    fn allowed(&self, sets: &Sets, key: usize) -> Option<Vec<u32>> {
+        let mut vals = self.value_set(sets, key)?;
+        if vals.len() > 1 {
+            let eq = cbpf::JMP | cbpf::JEQ | cbpf::K;
+            vals.retain(|&v| self.decide_one(sets, key, eq, v) != Some(false));
+        }
+        Some(vals)
+    }
+
     /// What the facts say about the test `key jmp k`, if anything: the `verdict` of the
-    /// first fact about `key` that has one.
+    /// first fact about `key` that has one, else what every value the facts still allow
+    /// gives (`jeq #17` when ip proto is one of {6, 17, 132} and neither 6 nor 132).
     fn decide(&self, sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<bool> {
+        self.decide_one(sets, key, jmp, k).or_else(|| {
+            if jmp & cbpf::X != 0 || eval(0, jmp, k).is_none() {
+                return None;
+            }
+            let vals = self.allowed(sets, key)?;
+            let mut outcomes = vals.iter().map(|&v| eval(v, jmp, k));
+            let first = outcomes.next().flatten();
+            first.filter(|_| outcomes.all(|o| o == first))
+        })
+    }
+
+    /// `decide` by single facts only.
+    fn decide_one(&self, sets: &Sets, key: usize, jmp: u16, k: u32) -> Option<bool> {
         let indexed = match self.indexed {
             0 => None,
             _ => self.decide_indexed(sets, key, jmp, k),
@@ -674,7 +700,7 @@ fn meet(slot: &mut Option<Facts>, edge: Facts, sets: &mut Sets) {
     let keys = have.pinned_keys();
     let mut joined = Vec::new();
     for key in keys {
-        if let (Some(mut a), Some(b)) = (have.value_set(sets, key), edge.value_set(sets, key)) {
+        if let (Some(mut a), Some(b)) = (have.allowed(sets, key), edge.allowed(sets, key)) {
             a.extend(b);
             a.sort_unstable();
             a.dedup();
@@ -810,4 +836,56 @@ fn x_after(stmts: &[Insn]) -> Option<Insn> {
         .find(|i| writes_x(i))
         .copied()
         .filter(is_pure_ldx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cbpf::{B, JEQ, JMP, K, LD};
+    use crate::ir::{ACCEPT, REJECT};
+
+    const EQ: u16 = JMP | JEQ | K;
+
+    fn branch(stmts: &[Insn], k: u32, t: BlockId, f: BlockId) -> Block {
+        Block::Branch {
+            stmts: stmts.to_vec(),
+            jmp: EQ,
+            k,
+            t,
+            f,
+            opaque: false,
+        }
+    }
+
+    /// `proto in {6, 17, 132} and (p1 or (proto in {6, 17, 132} and p2))`: on the way to the
+    /// second protocol test, the first chain's set is known, and testing 132 then 6 false
+    /// leaves only 17, so the whole second chain is skipped.
+    #[test]
+    fn one_of_set_less_excluded_values_decides_a_chain() {
+        let proto = [Insn::stmt(LD | B | cbpf::ABS, 23)];
+        let port = |k| [Insn::stmt(LD | cbpf::H | cbpf::ABS, k)];
+        let mut cfg = Cfg {
+            blocks: vec![Block::Ret(0), Block::Ret(1)],
+            entry: 0,
+        };
+        let mut push = |b: Block| {
+            cfg.blocks.push(b);
+            cfg.blocks.len() - 1
+        };
+        let p2 = push(branch(&port(36), 68, ACCEPT, REJECT));
+        let c3 = push(branch(&proto, 17, p2, REJECT));
+        let c2 = push(branch(&proto, 6, p2, c3));
+        let c1 = push(branch(&proto, 132, p2, c2));
+        let p1 = push(branch(&port(36), 67, ACCEPT, c1));
+        let d3 = push(branch(&proto, 17, p1, REJECT));
+        let d2 = push(branch(&proto, 6, p1, d3));
+        let d1 = push(branch(&proto, 132, p1, d2));
+        cfg.entry = d1;
+        assert!(thread_jumps(&mut cfg));
+        // p1's false edge now skips the second protocol chain.
+        let Block::Branch { f, .. } = cfg.blocks[p1] else {
+            unreachable!()
+        };
+        assert_eq!(f, p2, "{:?}", cfg.blocks);
+    }
 }
