@@ -892,7 +892,7 @@ impl<'a> Lower<'a> {
                 ]
                 .concat(),
             )));
-        let b = v4.or(v6).and(Bool::Effect(Rc::new(g::inner_offsets())));
+        let b = v4.or(v6).and(g::inner_offsets());
         self.geneve = true;
         self.link = LinkField::Ether(VIRT_LT);
         self.off_ll = VIRT_LL;

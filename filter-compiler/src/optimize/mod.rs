@@ -14,6 +14,8 @@
 //! unoptimized one hits the end of the packet and rejects (tcpdump and `tcpdump -O` differ
 //! there too).
 
+mod dead_code;
+
 use crate::cbpf::{self, Insn};
 use crate::ir::{Block, BlockId, Cfg};
 use rustc_hash::FxHashMap as HashMap;
@@ -140,6 +142,64 @@ pub fn optimize(cfg: &mut Cfg) {
     // block with no statements tests whatever A it is given, and identical blocks already
     // had the same successors, so no block gains a predecessor it did not have.
     merge_identical(cfg);
+    if dead_code::remove(cfg) {
+        bypass_empty(cfg);
+        merge_identical(cfg);
+    }
+}
+
+/// Edges into statement-free jumps go straight to where those lead, and a test whose two
+/// edges meet becomes a jump (its loads still run: they may reject the packet).
+fn bypass_empty(cfg: &mut Cfg) {
+    let mut order = crate::emit::layout(cfg);
+    order.sort_unstable();
+    for b in order {
+        let skip = |blocks: &[Block], to: BlockId| match &blocks[to] {
+            Block::Jump { stmts, next } if stmts.is_empty() => *next,
+            _ => to,
+        };
+        let block = match &cfg.blocks[b] {
+            Block::Branch {
+                stmts,
+                jmp,
+                k,
+                t,
+                f,
+                opaque,
+            } => {
+                let (t, f) = (skip(&cfg.blocks, *t), skip(&cfg.blocks, *f));
+                if t == f && !opaque {
+                    Block::Jump {
+                        stmts: stmts.clone(),
+                        next: t,
+                    }
+                } else {
+                    Block::Branch {
+                        stmts: stmts.clone(),
+                        jmp: *jmp,
+                        k: *k,
+                        t,
+                        f,
+                        opaque: *opaque,
+                    }
+                }
+            }
+            Block::Jump { stmts, next } => Block::Jump {
+                stmts: stmts.clone(),
+                next: skip(&cfg.blocks, *next),
+            },
+            Block::Ret(_) => continue,
+        };
+        cfg.blocks[b] = block;
+    }
+    cfg.entry = skip_entry(cfg);
+}
+
+fn skip_entry(cfg: &Cfg) -> BlockId {
+    match &cfg.blocks[cfg.entry] {
+        Block::Jump { stmts, next } if stmts.is_empty() => *next,
+        _ => cfg.entry,
+    }
 }
 
 /// `and #m; jeq #0` is `jset #m` with the edges swapped: one instruction fewer.
