@@ -1067,6 +1067,56 @@ fn ebpf_decides_as_classic_raw() {
     decides_as_classic(LinkType::Raw, "ebpf_decides_as_classic_raw");
 }
 
+/// The protochain walk (its steps share scratch word M[0] and carry X from one to the next)
+/// as eBPF, filter and rule, on chains of up to 14 headers (support::protochain_frames):
+/// every program loads and decides as the classic one on every frame.
+#[test]
+fn ebpf_protochain_chains_decide_as_classic() {
+    let Some(k) = kernel("ebpf_protochain_chains_decide_as_classic") else {
+        return;
+    };
+    let suite = *suite(LinkType::En10mb);
+    let inputs: Vec<Input> = protochain_frames()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, d))| {
+            let mut hdr = [0u8; HDR];
+            let n = d.len().min(HDR);
+            hdr[..n].copy_from_slice(&d[..n]);
+            hdr[6..12].fill(0);
+            input(i, hdr, d, 0, &k.lo)
+        })
+        .collect();
+    let f = Fixture {
+        suite,
+        classes: classes(&suite, &inputs),
+        inputs,
+        skipped: vec![],
+    };
+    let mut bad = Vec::new();
+    for expr in [
+        "ip6 protochain 6",
+        "ip6 protochain 17",
+        "ip6 protochain 0",
+        "ip6 protochain 51",
+        "ip protochain 6",
+        "protochain 17",
+        "ip6 protochain 6 or ip protochain 17",
+    ] {
+        for optimize in [true, false] {
+            match check_expression(&f, &k, expr, optimize) {
+                Outcome::Agree(n) if n > 0 => {}
+                Outcome::Agree(_) => bad.push(format!("`{expr}`: keeps no frame")),
+                Outcome::CompileRejected(m) | Outcome::GenerateRejected(m) => {
+                    bad.push(format!("`{expr}`: refused: {m}"))
+                }
+                Outcome::Bad(lines) => bad.push(format!("`{expr}`:\n  {}", lines.join("\n  "))),
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
 // ---------------------------------------------------------------------- counters, flows
 
 /// The wire segments a packet is given through the context: some GSO packets among the

@@ -172,8 +172,15 @@ impl Cfg {
         }
     }
 
-    /// Unrolled header walk: every step is forward-only. Registers at each step: A = the
-    /// protocol of the current header, X = its offset from `base`.
+    /// Unrolled header walk: every step is forward-only. Registers at step `i`: A = the
+    /// protocol of the current header, X = its offset from the step's base `base + 8 * i`.
+    /// Every header the walk steps over is at least 8 bytes long (IPv6 extension headers:
+    /// `([x + 1] + 1) * 8`; AH: `([x + 1] + 2) * 4`), so those 8 bytes are folded into the
+    /// next step's base and the work left per header is `X += [x + 1] << 3` (or `<< 2` for
+    /// AH), shared by both kinds, with A = `[x]`, the next protocol, read before X moves.
+    /// A step is 15 instructions for IPv6, 8 for IPv4 (which follows AH only, as libpcap's
+    /// walk does); a protocol that is neither `proto` nor a header the walk follows (59, no
+    /// next header, among them) ends the walk with no match.
     fn chain(&mut self, w: &ChainWalk, t: BlockId, f: BlockId) -> BlockId {
         use cbpf::*;
         // `A == k ? yes : no`, opaque to the optimizer.
@@ -200,44 +207,43 @@ impl Cfg {
         };
         // After the last step, whatever A holds is the final verdict.
         let mut next = is(self, w.proto, t, f);
-        // Step over the header at X: A = its next-header byte, X += ([x+1] + add) * unit.
-        let advance = |add: u32, unit: u32| {
-            vec![
-                Insn::stmt(LD | B | IND, w.base),
-                Insn::stmt(ST, 0),
-                Insn::stmt(LD | B | IND, w.base + 1),
-                Insn::stmt(ALU | ADD | K, add),
-                Insn::stmt(ALU | MUL | K, unit),
-                Insn::stmt(ALU | ADD | X, 0),
-                Insn::stmt(MISC | TAX, 0),
-                Insn::stmt(LD | MEM, 0),
-            ]
-        };
-        for _ in 0..w.steps {
-            // AH: length in 4-byte words, minus 2.
-            let ah = self.push(Block::Jump {
-                stmts: advance(2, 4),
+        // Built from the last step back to the first, so that every edge goes forward.
+        for i in (0..w.steps).rev() {
+            let base = w.base + 8 * i;
+            // A = the length past the 8 bytes, in bytes: X + A is the next header's offset
+            // from the next step's base. Save it, read the next protocol at the old X.
+            // M[0] is only a temporary within this block (as relations use their slots
+            // within one test), so it is free here.
+            let advance = self.push(Block::Jump {
+                stmts: vec![
+                    Insn::stmt(ALU | ADD | X, 0),
+                    Insn::stmt(ST, 0),
+                    Insn::stmt(LD | B | IND, base),
+                    Insn::stmt(LDX | MEM, 0),
+                ],
                 next,
             });
-            let is_ah = in_step(self, 51, ah, f);
-            let step = if w.v6 {
-                // Advance over hop-by-hop, routing, fragment, destination options:
-                // next = [x], len = ([x+1] + 1) * 8 (fragment headers have 0 there: 8 bytes).
-                let ext = self.push(Block::Jump {
-                    stmts: advance(1, 8),
-                    next,
-                });
-                let mut b = is_ah;
-                for p in [44u32, 43, 60, 0] {
-                    b = in_step(self, p, ext, b);
-                }
-                b
-            } else {
-                is_ah
+            let length = |cfg: &mut Cfg, shift: u32| {
+                cfg.push(Block::Jump {
+                    stmts: vec![
+                        Insn::stmt(LD | B | IND, base + 1),
+                        Insn::stmt(ALU | LSH | K, shift),
+                    ],
+                    next: advance,
+                })
             };
-            // Found it, or no next header (59): stop.
-            let none = in_step(self, 59, f, step);
-            next = is(self, w.proto, t, none);
+            // AH: length in 4-byte words, minus 2. Laid out right before `advance`.
+            let ah = length(self, 2);
+            let mut step = in_step(self, 51, ah, f);
+            if w.v6 {
+                // Hop-by-hop, routing, fragment, destination options: length in 8-byte
+                // units, minus 1 (fragment headers have 0 there: 8 bytes).
+                let ext = length(self, 3);
+                for p in [44u32, 43, 60, 0] {
+                    step = in_step(self, p, ext, step);
+                }
+            }
+            next = is(self, w.proto, t, step);
         }
         self.push(Block::Jump {
             stmts: w.start.clone(),

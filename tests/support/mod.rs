@@ -760,3 +760,269 @@ pub fn proves_no_match(msg: &str) -> bool {
 pub fn not_in_kernel_view(msg: &str) -> bool {
     msg.contains("kernel's cooked 'any' socket")
 }
+
+// ------------------------------------------------------------------------ protochain chains
+
+/// A header in a chain built by [`ip6_chain`] / [`ip4_chain`]: its protocol number and its
+/// length in bytes (hop-by-hop, destination options, routing: a multiple of 8; fragment: 8;
+/// AH: a multiple of 4, at least 12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainHeader {
+    pub proto: u8,
+    pub len: usize,
+}
+
+pub const HOP: u8 = 0;
+pub const ROUTING: u8 = 43;
+pub const FRAGMENT: u8 = 44;
+pub const AH: u8 = 51;
+pub const NO_NEXT: u8 = 59;
+pub const DSTOPTS: u8 = 60;
+
+pub fn hdr(proto: u8, len: usize) -> ChainHeader {
+    ChainHeader { proto, len }
+}
+
+/// The headers' bytes, each with its next-header and length fields, `last` after them, then
+/// `payload` bytes of 0x5a (a TCP or UDP header's worth by default).
+fn chain_bytes(chain: &[ChainHeader], last: u8, payload: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, h) in chain.iter().enumerate() {
+        let next = chain.get(i + 1).map_or(last, |n| n.proto);
+        let len_field = match h.proto {
+            AH => {
+                assert!(h.len >= 12 && h.len % 4 == 0, "AH length {}", h.len);
+                h.len / 4 - 2
+            }
+            FRAGMENT => {
+                assert_eq!(h.len, 8, "fragment header length");
+                0
+            }
+            _ => {
+                assert!(h.len >= 8 && h.len % 8 == 0, "header length {}", h.len);
+                h.len / 8 - 1
+            }
+        };
+        out.extend([next, len_field as u8]);
+        // The rest: options padding, SPI, sequence number, ICV. Zero, but for a marker byte
+        // that tells the headers apart in a dump.
+        out.extend(std::iter::repeat_n(0u8, h.len - 2));
+        let end = out.len() - 1;
+        out[end] = 0x80 | i as u8;
+    }
+    out.extend(std::iter::repeat_n(0x5au8, payload));
+    out
+}
+
+/// Ethernet + IPv6 (2001:db8::1 -> 2001:db8::2) + `chain` + `last` + `payload` bytes.
+pub fn ip6_chain(chain: &[ChainHeader], last: u8, payload: usize) -> Vec<u8> {
+    let body = chain_bytes(chain, last, payload);
+    let mut f = vec![
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x86, 0xdd,
+    ];
+    let first = chain.first().map_or(last, |h| h.proto);
+    f.extend([0x60, 0, 0, 0]);
+    f.extend((body.len() as u16).to_be_bytes());
+    f.extend([first, 64]);
+    f.extend([0x20, 0x01, 0x0d, 0xb8].iter().chain(&[0; 11]).chain(&[1]));
+    f.extend([0x20, 0x01, 0x0d, 0xb8].iter().chain(&[0; 11]).chain(&[2]));
+    f.extend(body);
+    f
+}
+
+/// Ethernet + IPv4 (10.0.0.1 -> 10.0.0.2, `options` 4-byte words of options) + `chain` +
+/// `last` + `payload` bytes.
+pub fn ip4_chain(options: usize, chain: &[ChainHeader], last: u8, payload: usize) -> Vec<u8> {
+    let body = chain_bytes(chain, last, payload);
+    let mut f = vec![
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x00,
+    ];
+    let first = chain.first().map_or(last, |h| h.proto);
+    let ihl = 5 + options;
+    f.push(0x40 | ihl as u8);
+    f.push(0);
+    f.extend(((ihl * 4 + body.len()) as u16).to_be_bytes());
+    f.extend([0, 1, 0, 0, 64, first, 0, 0]);
+    f.extend([10, 0, 0, 1, 10, 0, 0, 2]);
+    f.extend(std::iter::repeat_n(1u8, options * 4)); // NOP options
+    f.extend(body);
+    f
+}
+
+/// How a protochain walk treats AH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AhOffset {
+    /// The next header is at the AH header's offset plus its length.
+    Correct,
+    /// As libpcap 1.10's gen_protochain: the next offset is the AH header's length alone,
+    /// counted from the network header (the current offset is forgotten).
+    Libpcap,
+}
+
+/// `ip protochain proto` (v6 false) or `ip6 protochain proto` on an Ethernet frame, walked
+/// over at most `limit` headers (None: as libpcap, without bound), the protocol after the
+/// last one still compared. A read past the frame rejects (false), as a classic load does.
+/// Panics if the walk would never end (libpcap's AH offset can send it back).
+pub fn protochain_model(
+    frame: &[u8],
+    v6: bool,
+    proto: u8,
+    limit: Option<usize>,
+    ah: AhOffset,
+) -> bool {
+    const NET: usize = 14;
+    let byte = |at: usize| frame.get(NET + at).copied();
+    let ethertype = if v6 { [0x86, 0xdd] } else { [0x08, 0x00] };
+    if frame.get(12..14) != Some(&ethertype[..]) {
+        return false;
+    }
+    let start = if v6 {
+        byte(6).map(|a| (a, 40))
+    } else {
+        byte(9).and_then(|a| byte(0).map(|v| (a, 4 * (v as usize & 0xf))))
+    };
+    let Some((mut a, mut x)) = start else {
+        return false;
+    };
+    let mut step = 0;
+    loop {
+        if a == proto {
+            return true;
+        }
+        if limit == Some(step) {
+            return false;
+        }
+        assert!(step < 100_000, "the walk would not end");
+        let ext = v6 && [HOP, ROUTING, FRAGMENT, DSTOPTS].contains(&a);
+        if !ext && a != AH {
+            return false; // 59, or a header the walk does not follow
+        }
+        let (Some(next), Some(len)) = (byte(x), byte(x + 1)) else {
+            return false;
+        };
+        let len = len as usize;
+        x = match (ext, ah) {
+            (true, _) => x + (len + 1) * 8,
+            (false, AhOffset::Correct) => x + (len + 2) * 4,
+            (false, AhOffset::Libpcap) => (len + 2) * 4,
+        };
+        a = next;
+        step += 1;
+    }
+}
+
+/// Ethernet frames with chains of IPv6 extension headers and AH (and IPv4 with AH) of 0 to
+/// 14 headers before TCP or UDP, and chains that end otherwise (no next header, ESP, an
+/// unknown protocol, the frame's end), with a name for each.
+pub fn protochain_frames() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    // Mixes of the IPv6 headers the walk follows, of different lengths, n of them.
+    let kinds = [
+        hdr(HOP, 8),
+        hdr(DSTOPTS, 16),
+        hdr(ROUTING, 24),
+        hdr(FRAGMENT, 8),
+        hdr(HOP, 32),
+        hdr(DSTOPTS, 8),
+        hdr(ROUTING, 8),
+    ];
+    let ah = [hdr(AH, 24), hdr(AH, 16), hdr(AH, 32)];
+    for n in 0..=14usize {
+        for (m, last) in [(0usize, 6u8), (1, 17), (3, 6)] {
+            let plain: Vec<ChainHeader> =
+                (0..n).map(|i| kinds[(i * 3 + m) % kinds.len()]).collect();
+            out.push((
+                format!("ip6 {n} headers mix {m} then {last}"),
+                ip6_chain(&plain, last, 20),
+            ));
+            // The same with AH at one or two places.
+            if n > 0 {
+                let mut with_ah = plain.clone();
+                with_ah[(n * 7 + m) % n] = ah[m % ah.len()];
+                if n > 3 {
+                    with_ah[(n * 5 + m + 1) % n] = ah[(m + 1) % ah.len()];
+                }
+                out.push((
+                    format!("ip6 {n} headers mix {m} with AH then {last}"),
+                    ip6_chain(&with_ah, last, 20),
+                ));
+            }
+        }
+        // Only AH.
+        let only_ah: Vec<ChainHeader> = (0..n).map(|i| ah[i % ah.len()]).collect();
+        out.push((format!("ip6 {n} AH then 6"), ip6_chain(&only_ah, 6, 20)));
+    }
+    // Chains that end before TCP.
+    let two = [hdr(HOP, 8), hdr(ROUTING, 24)];
+    out.push((
+        "ip6 then no next header".into(),
+        ip6_chain(&two, NO_NEXT, 20),
+    ));
+    out.push(("ip6 then ESP".into(), ip6_chain(&two, 50, 20)));
+    out.push(("ip6 then ICMPv6".into(), ip6_chain(&two, 58, 20)));
+    out.push(("ip6 then protocol 200".into(), ip6_chain(&two, 200, 20)));
+    let mut mid = vec![hdr(DSTOPTS, 8), hdr(FRAGMENT, 8), hdr(NO_NEXT, 8)];
+    // A 59 "header" in the middle: the walk stops there, whatever follows.
+    out.push((
+        "ip6 no next header in the middle".into(),
+        ip6_chain(&mid, 6, 20),
+    ));
+    mid[2] = hdr(200, 8);
+    out.push((
+        "ip6 unknown header in the middle".into(),
+        ip6_chain(&mid, 6, 20),
+    ));
+    // Frames that end inside the chain: the walk's load is past the end.
+    let long: Vec<ChainHeader> = (0..5).map(|i| kinds[i]).collect();
+    let full = ip6_chain(&long, 6, 20);
+    for cut in [14 + 40 + 1, 14 + 40 + 8 + 1, 14 + 40 + 8 + 16] {
+        out.push((format!("ip6 chain cut at {cut}"), full[..cut].to_vec()));
+    }
+    // IPv4: AH only is followed; an IPv6 extension header number ends the walk.
+    for options in [0, 1] {
+        for n in 0..=14usize {
+            for last in [6u8, 17] {
+                let chain: Vec<ChainHeader> =
+                    (0..n).map(|i| ah[(i + options) % ah.len()]).collect();
+                out.push((
+                    format!("ip4 options {options} {n} AH then {last}"),
+                    ip4_chain(options, &chain, last, 20),
+                ));
+            }
+        }
+    }
+    out.push((
+        "ip4 hop-by-hop then 6".into(),
+        ip4_chain(0, &[hdr(HOP, 8)], 6, 20),
+    ));
+    out.push((
+        "ip4 AH then hop-by-hop then 6".into(),
+        ip4_chain(0, &[hdr(AH, 24), hdr(HOP, 8)], 6, 20),
+    ));
+    out.push((
+        "ip4 AH then 59".into(),
+        ip4_chain(0, &[hdr(AH, 24)], NO_NEXT, 20),
+    ));
+    let full = ip4_chain(0, &[hdr(AH, 24), hdr(AH, 24)], 6, 20);
+    out.push(("ip4 AH cut".into(), full[..14 + 20 + 24 + 1].to_vec()));
+    out
+}
+
+/// Writes `frames` as an Ethernet pcap file, packet i stamped i + 1 seconds.
+pub fn write_ethernet_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let mut d = Vec::new();
+    d.extend(0xa1b2_c3d4u32.to_le_bytes());
+    d.extend(2u16.to_le_bytes());
+    d.extend(4u16.to_le_bytes());
+    d.extend([0; 8]);
+    d.extend(SNAPLEN.to_le_bytes());
+    d.extend(1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        d.extend((i as u32 + 1).to_le_bytes());
+        d.extend(0u32.to_le_bytes());
+        d.extend((f.len() as u32).to_le_bytes());
+        d.extend((f.len() as u32).to_le_bytes());
+        d.extend(f);
+    }
+    std::fs::write(path, d).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
