@@ -1268,13 +1268,15 @@ impl<'a> Lower<'a> {
                     };
                     return self.ether_host(&mac, dir, span);
                 }
+                // A resolver may list an address more than once (getaddrinfo gives one
+                // entry per socket type): test each once.
                 let v4 = if matches!(proto, Some(Proto::Ip6)) {
                     vec![]
                 } else {
-                    self.resolver.host_v4(name)
+                    dedup(self.resolver.host_v4(name))
                 };
                 let v6 = if matches!(proto, None | Some(Proto::Ip6)) {
-                    self.resolver.host_v6(name)
+                    dedup(self.resolver.host_v6(name))
                 } else {
                     vec![]
                 };
@@ -1422,32 +1424,47 @@ impl<'a> Lower<'a> {
         Ok((p1.min(p2), p1.max(p2), real))
     }
 
-    /// `gateway H`: Ethernet host H, but not IP host H (a packet routed through H).
+    /// `[ip|arp|rarp] gateway H`: a packet with H's Ethernet address as source or destination
+    /// whose ARP/IPv4/RARP addresses are not H's: routed through H. As current libpcap
+    /// (since its issue 1571): the frame must be one of the protocols named (all three
+    /// when none is), so an IPv6 or other frame to or from H's MAC is not "through" it.
     fn gateway(&mut self, name: &str, proto: Option<Proto>, span: &Span) -> R<Bool> {
-        if !matches!(proto, None | Some(Proto::Ip)) {
-            return err("illegal modifier of 'gateway'", span);
-        }
+        let protos = match proto {
+            None => vec![Proto::Ip, Proto::Arp, Proto::Rarp],
+            Some(p @ (Proto::Ip | Proto::Arp | Proto::Rarp)) => vec![p],
+            Some(_) => return err("illegal modifier of 'gateway'", span),
+        };
         self.need_ether("'gateway'", span)?;
+        // The MAC and the addresses would come from different layers.
+        if self.mpls_depth > 0 {
+            return err("'gateway' cannot be used within MPLS", span);
+        }
+        if self.geneve {
+            return err("'gateway' cannot be used within Geneve", span);
+        }
         let Some(mac) = self.resolver.ether_host(name) else {
             return err(format!("unknown ether host '{}'", name), span);
         };
-        let addrs = self.resolver.host_v4(name);
+        let addrs = dedup(self.resolver.host_v4(name));
         if addrs.is_empty() {
             return err(format!("unknown host '{}'", name), span);
         }
         let ether = self.ether_host(&mac, None, span)?;
-        let mut ip = Bool::Const(false);
-        for a in addrs {
-            ip = ip.or(self.host4(
-                u32::from_be_bytes(a),
-                u32::MAX,
-                Some(Proto::Ip),
-                None,
-                "host",
-                span,
-            )?);
+        let mut through = Bool::Const(false);
+        for p in protos {
+            let lt = match p {
+                Proto::Ip => ETHERTYPE_IP,
+                Proto::Arp => ETHERTYPE_ARP,
+                _ => ETHERTYPE_RARP,
+            };
+            let mut host = Bool::Const(false);
+            for &a in &addrs {
+                let a = u32::from_be_bytes(a);
+                host = host.or(self.host4(a, u32::MAX, Some(p), None, "host", span)?);
+            }
+            through = through.or(self.linktype(lt, span)?.and(host.not()));
         }
-        Ok(ether.and(ip.not()))
+        Ok(ether.and(through))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1883,6 +1900,17 @@ fn net_only(kind: Option<Kind>, form: &str, span: &Span) -> R<()> {
         ),
         _ => err("Mask syntax for networks only", span),
     }
+}
+
+/// `v` without repeats, first occurrences kept in order.
+fn dedup<T: PartialEq>(v: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(v.len());
+    for x in v {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
 }
 
 /// libpcap's range checks on `vlan`, `mpls`, `pppoes` and `geneve` numbers.

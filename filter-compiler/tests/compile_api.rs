@@ -12,6 +12,8 @@ impl Resolver for Table {
     fn host_v4(&self, name: &str) -> Vec<[u8; 4]> {
         match name {
             "gw" => vec![[10, 0, 0, 9]],
+            // As getaddrinfo lists an address once per socket type.
+            "twice" => vec![[10, 0, 0, 9], [10, 0, 0, 9], [10, 0, 0, 9]],
             "dual" => vec![[10, 0, 0, 1]],
             _ => vec![],
         }
@@ -101,9 +103,25 @@ fn tcp6_behind(ext: usize) -> Vec<u8> {
     f
 }
 
+/// Ethernet + ARP request (sender `spa`, target `tpa`); EtherType `ty` (0x0806, or 0x8035
+/// for RARP).
+fn arp(dst_mac: [u8; 6], ty: u16, spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend(dst_mac);
+    f.extend([0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    f.extend(ty.to_be_bytes());
+    f.extend([0, 1, 8, 0, 6, 4, 0, 1]);
+    f.extend([0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+    f.extend(spa);
+    f.extend([0; 6]);
+    f.extend(tpa);
+    f
+}
+
 #[test]
 fn gateway_is_ethernet_host_but_not_ip_host() {
-    let p = prog("gateway gw", Target::offline(LinkType::En10mb));
+    let en = Target::offline(LinkType::En10mb);
+    let p = prog("gateway gw", en);
     let gw_mac = [0x02, 0, 0, 0, 0, 0x09];
     // Routed through gw: to its MAC, to another IP address.
     assert!(keeps(&p, &tcp4(gw_mac, [10, 0, 0, 1], [8, 8, 8, 8], 80)));
@@ -117,6 +135,58 @@ fn gateway_is_ethernet_host_but_not_ip_host() {
     assert!(error("gateway nosuch")
         .message
         .contains("unknown ether host"));
+}
+
+/// Current libpcap's meaning (its issue 1571): the frame must be of the protocol named, all
+/// three of ARP/IPv4/RARP when none is; `gateway` inside MPLS or Geneve is refused.
+#[test]
+fn gateway_needs_the_protocol_it_names() {
+    let en = Target::offline(LinkType::En10mb);
+    let gw_mac = [0x02, 0, 0, 0, 0, 0x09];
+    let mut v6 = tcp6_behind(0);
+    v6[..6].copy_from_slice(&gw_mac);
+    let arp_other = arp(gw_mac, 0x0806, [10, 0, 0, 1], [10, 0, 0, 2]);
+    let arp_gw = arp(gw_mac, 0x0806, [10, 0, 0, 1], [10, 0, 0, 9]);
+    let rarp_other = arp(gw_mac, 0x8035, [10, 0, 0, 1], [10, 0, 0, 2]);
+    let ip_other = tcp4(gw_mac, [10, 0, 0, 1], [8, 8, 8, 8], 80);
+    // (expression, IPv6, ARP not about gw, ARP about gw, RARP not about gw, IPv4 not about gw)
+    for (expr, want) in [
+        ("gateway gw", [false, true, false, true, true]),
+        ("ip gateway gw", [false, false, false, false, true]),
+        ("arp gateway gw", [false, true, false, false, false]),
+        ("rarp gateway gw", [false, false, false, true, false]),
+    ] {
+        let p = prog(expr, en);
+        let got = [&v6, &arp_other, &arp_gw, &rarp_other, &ip_other].map(|f| keeps(&p, f));
+        assert_eq!(got, want, "{expr}");
+    }
+    for (expr, msg) in [
+        (
+            "mpls and gateway gw",
+            "'gateway' cannot be used within MPLS",
+        ),
+        (
+            "geneve and gateway gw",
+            "'gateway' cannot be used within Geneve",
+        ),
+        ("ip6 gateway gw", "illegal modifier of 'gateway'"),
+    ] {
+        assert_eq!(error(expr).message, msg, "{expr}");
+    }
+}
+
+/// Even unoptimized (the optimizer would merge the copies, at a cost in compile time).
+#[test]
+fn repeated_addresses_of_a_name_are_tested_once() {
+    let en = Target::offline(LinkType::En10mb);
+    let unopt = |e: &str| {
+        let o = Options {
+            optimize: false,
+            ..opts()
+        };
+        compile(e, &en, &o).unwrap().insns
+    };
+    assert_eq!(unopt("host twice"), unopt("host 10.0.0.9"));
 }
 
 #[test]
