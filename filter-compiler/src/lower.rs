@@ -305,7 +305,9 @@ impl<'a> Lower<'a> {
                         field(LINUX_SLL_P_802_2).and(cmp(pl, H, (proto << 8) | proto))
                     }
                     LLCSAP_IPX => {
-                        let b = self.snap(0, ETHERTYPE_IPX).or(cmp(pl, B, LLCSAP_IPX));
+                        // The SAP first, as libpcap: a frame too short for the SNAP
+                        // header's EtherType (byte 20 on).
+                        let b = cmp(pl, B, LLCSAP_IPX).or(self.snap(0, ETHERTYPE_IPX));
                         let b = field(LINUX_SLL_P_802_2).and(b);
                         field(ETHERTYPE_IPX).or(field(LINUX_SLL_P_802_3).or(b))
                     }

@@ -395,3 +395,15 @@ fn tails_left_identical_by_dropped_reloads_are_merged() {
         );
     }
 }
+
+/// LINUX_SLL `ipx`: the 802.2 SAP (byte 16) is tested before the SNAP header's EtherType
+/// (bytes 20-21) is loaded, as in libpcap, so a short 802.2 IPX frame is kept.
+#[test]
+fn sll_ipx_tests_the_sap_before_loading_past_it() {
+    let p = prog("ipx", Target::offline(LinkType::LinuxSll));
+    for len in 17..=23 {
+        let mut f = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 9, 0, 0, 0x00, 0x04, 0xe0];
+        f.resize(len, 0xff);
+        assert!(keeps(&p, &f), "{len}-byte frame");
+    }
+}
