@@ -286,6 +286,7 @@ pub enum Prim {
     Pppoed,
     Pppoes(Option<u32>),
     Geneve(Option<u32>),
+    Vxlan(Option<u32>),
     /// `llc`, optionally with a frame kind (`i`, `s`, `u`) or subtype name.
     Llc(Option<String>),
     Rel {

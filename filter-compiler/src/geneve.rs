@@ -1,5 +1,5 @@
-//! Offsets known only at run time: what follows `geneve` looks inside the tunnel, whose
-//! start depends on the outer IP header and Geneve options lengths.
+//! Offsets known only at run time: what follows `geneve` (or `vxlan`) looks inside the
+//! tunnel, whose start depends on the outer IP header's length (and Geneve's options').
 //!
 //! Lowering writes the tests after `geneve` with *virtual* absolute offsets (a base tag plus
 //! the offset inside the inner frame), as if the inner frame sat at a fixed place. The `geneve`
@@ -13,6 +13,10 @@ use std::rc::Rc;
 
 /// Geneve's UDP port.
 pub const PORT: u32 = 6081;
+/// VXLAN's UDP port (RFC 7348), and its flags byte with only the I (VNI valid) bit set:
+/// libpcap requires exactly that.
+pub const VXLAN_PORT: u32 = 4789;
+pub const VXLAN_FLAGS: u32 = 0x08;
 
 /// Scratch slots holding the bases: inner link header, link-type field, network header.
 /// Relations use the slots below [`FIRST_SLOT`]; the kernel view keeps the last one.
@@ -67,6 +71,19 @@ pub fn inner_offsets() -> Bool {
         s(ST, SLOT_LL),
     ]));
     inner.and(ethernet.and(frame).or(payload))
+}
+
+/// VXLAN: M[SLOT_LL] already holds the inner Ethernet frame's start; the link-type field
+/// and the network header follow it at 12 and 14.
+pub fn ethernet_offsets() -> Bool {
+    let s = |code: u16, k: u32| Insn::stmt(code, k);
+    Bool::Effect(Rc::new(vec![
+        s(LD | MEM, SLOT_LL),
+        s(ALU | ADD | K, 12),
+        s(ST, SLOT_LT),
+        s(ALU | ADD | K, 2),
+        s(ST, SLOT_NL),
+    ]))
 }
 
 /// Statements that zero the base slots, so no path reads memory it never wrote (the kernel

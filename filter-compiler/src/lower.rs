@@ -93,8 +93,11 @@ pub struct Lower<'a> {
     mpls_depth: u32,
     /// Start of the link-layer header (variable inside `geneve`).
     off_ll: u32,
-    /// `geneve` was lowered: loads at virtual offsets must be rewritten (see [`crate::geneve`]).
+    /// `geneve` or `vxlan` was lowered: loads at virtual offsets must be rewritten (see
+    /// [`crate::geneve`]).
     pub geneve: bool,
+    /// The innermost such tunnel, for messages ("geneve", "vxlan").
+    tunnel: &'static str,
     /// Lowering for frames whose outer VLAN tag the kernel moved into metadata (see
     /// [`kernel_view`]); the program still reads the frame as stored.
     stripped: bool,
@@ -195,6 +198,7 @@ impl<'a> Lower<'a> {
             mpls_depth: 0,
             off_ll: 0,
             geneve: false,
+            tunnel: "",
             stripped: false,
             slots: 0,
             optimize: opts.optimize,
@@ -729,6 +733,7 @@ impl<'a> Lower<'a> {
             Prim::Pppoed => self.linktype(ETHERTYPE_PPPOED, span),
             Prim::Pppoes(sess) => self.pppoes(*sess, span),
             Prim::Geneve(vni) => self.geneve(*vni, span),
+            Prim::Vxlan(vni) => self.vxlan(*vni, span),
             Prim::Llc(kind) => self.llc(kind.as_deref(), span),
             Prim::Rel { op, lhs, rhs } => self.relation(*op, lhs, rhs),
         }
@@ -898,6 +903,66 @@ impl<'a> Lower<'a> {
             )));
         let b = v4.or(v6).and(g::inner_offsets());
         self.geneve = true;
+        self.tunnel = "geneve";
+        self.link = LinkField::Ether(VIRT_LT);
+        self.off_ll = VIRT_LL;
+        self.off_linkpl = VIRT_NL;
+        self.off_nl = 0;
+        self.vlan_depth = 0;
+        Ok(b)
+    }
+
+    /// `vxlan [vni]`: UDP to port 4789 carrying a VXLAN header (flags byte exactly 0x08, the
+    /// VNI-valid flag; with that VNI), as libpcap's gen_vxlan4/6. What follows looks at the
+    /// inner Ethernet frame, 8 bytes past the UDP header: at a run-time offset over IPv4
+    /// (the IP header's length varies), so it shares `geneve`'s virtual offsets.
+    fn vxlan(&mut self, vni: Option<u32>, span: &Span) -> R<Bool> {
+        use crate::geneve::{self as g, VIRT_LL, VIRT_LT, VIRT_NL};
+        check_max(vni, 0xff_ffff, "VXLAN VNI", span)?;
+        let nl = self.nl();
+        let vni_test = |off: Vec<Insn>| match vni {
+            Some(v) => Bool::test(off, JMP | JEQ | K, v << 8),
+            None => Bool::Const(true),
+        };
+        let x = self.ldx_iphdr();
+        let ind = |size: u16, k: u32| vec![x, Insn::stmt(LD | size | IND, k)];
+        let mut vni4 = ind(W, nl + 12);
+        vni4.push(Insn::stmt(ALU | AND | K, 0xffff_ff00));
+        let v4 = self
+            .ip_proto(IPPROTO_UDP, span)?
+            .and(self.ip_first_frag())
+            .and(Bool::test(ind(H, nl + 2), JMP | JEQ | K, g::VXLAN_PORT))
+            .and(Bool::test(ind(B, nl + 8), JMP | JEQ | K, g::VXLAN_FLAGS))
+            .and(vni_test(vni4))
+            .and(Bool::Effect(Rc::new(
+                [
+                    vec![x, Insn::stmt(MISC | TXA, 0)],
+                    self.add_offset(nl + 16),
+                    vec![Insn::stmt(ST, g::SLOT_LL)],
+                ]
+                .concat(),
+            )));
+        // Over IPv6: at a fixed offset (no extension headers, as libpcap).
+        let v6 = self
+            .linktype(ETHERTYPE_IPV6, span)?
+            .and(cmp(nl + 6, B, IPPROTO_UDP))
+            .and(cmp(nl + 42, H, g::VXLAN_PORT))
+            .and(cmp(nl + 48, B, g::VXLAN_FLAGS))
+            .and(vni_test(vec![
+                ld(W, nl + 52),
+                Insn::stmt(ALU | AND | K, 0xffff_ff00),
+            ]))
+            .and(Bool::Effect(Rc::new(
+                [
+                    vec![Insn::stmt(LD | IMM, 0)],
+                    self.add_offset(nl + 56),
+                    vec![Insn::stmt(ST, g::SLOT_LL)],
+                ]
+                .concat(),
+            )));
+        let b = v4.or(v6).and(g::ethernet_offsets());
+        self.geneve = true;
+        self.tunnel = "vxlan";
         self.link = LinkField::Ether(VIRT_LT);
         self.off_ll = VIRT_LL;
         self.off_linkpl = VIRT_NL;
@@ -925,7 +990,7 @@ impl<'a> Lower<'a> {
     /// Ethernet): link-layer address tests then fail, as in libpcap.
     fn has_mac_header(&self) -> Bool {
         use crate::geneve::{SLOT_LL, SLOT_NL};
-        if !self.geneve {
+        if !self.geneve || self.tunnel == "vxlan" {
             return Bool::Const(true);
         }
         let same = vec![
@@ -1212,7 +1277,10 @@ impl<'a> Lower<'a> {
     fn protochain(&mut self, n: u32, proto: Option<Proto>, span: &Span) -> R<Bool> {
         if self.geneve {
             return err(
-                "'protochain' not supported with variable length headers (after 'geneve')",
+                format!(
+                    "'protochain' not supported with variable length headers (after '{}')",
+                    self.tunnel
+                ),
                 span,
             );
         }
@@ -1442,7 +1510,12 @@ impl<'a> Lower<'a> {
             return err("'gateway' cannot be used within MPLS", span);
         }
         if self.geneve {
-            return err("'gateway' cannot be used within Geneve", span);
+            let name = if self.tunnel == "vxlan" {
+                "VXLAN"
+            } else {
+                "Geneve"
+            };
+            return err(format!("'gateway' cannot be used within {name}"), span);
         }
         let Some(mac) = self.resolver.ether_host(name) else {
             return err(format!("unknown ether host '{}'", name), span);
@@ -2038,6 +2111,9 @@ fn ether_proto_name(name: &str) -> Option<u32> {
         "ip6" => ETHERTYPE_IPV6,
         "lat" => ETHERTYPE_LAT,
         "loopback" => 0x9000,
+        // Added in current libpcap: Link Layer Discovery, Slow Protocols (LACP, marker, OAM).
+        "lldp" => 0x88cc,
+        "slow" => 0x8809,
         "mopdl" => ETHERTYPE_MOPDL,
         "moprc" => ETHERTYPE_MOPRC,
         "rarp" => ETHERTYPE_RARP,

@@ -182,6 +182,7 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("pppoed", "pppoed"),
     ("pppoes", "pppoes"),
     ("geneve", "geneve"),
+    ("vxlan", "vxlan"),
     ("llc", "llc"),
     // Keywords of link types we do not compile for (802.11, ATM, SS7, pflog): reserved, so
     // they are reported as unsupported rather than looked up as host names.
@@ -1125,12 +1126,13 @@ impl<'s> P<'s> {
             }
             Tok::Kw("pppoed") => (rest, Prim::Pppoed, span.end),
             // Encapsulations with an optional number.
-            Tok::Kw(k @ ("vlan" | "mpls" | "pppoes" | "geneve")) => {
+            Tok::Kw(k @ ("vlan" | "mpls" | "pppoes" | "geneve" | "vxlan")) => {
                 let (r, n, end) = opt_pnum(rest);
                 let prim = match k {
                     "vlan" => Prim::Vlan(n),
                     "mpls" => Prim::Mpls(n),
                     "pppoes" => Prim::Pppoes(n),
+                    "vxlan" => Prim::Vxlan(n),
                     _ => Prim::Geneve(n),
                 };
                 (r, prim, end)

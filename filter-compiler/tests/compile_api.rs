@@ -407,3 +407,77 @@ fn sll_ipx_tests_the_sap_before_loading_past_it() {
         assert!(keeps(&p, &f), "{len}-byte frame");
     }
 }
+
+/// Ethernet + IPv4 (with `opt_words` words of options) + UDP to `dport` + VXLAN (`flags`,
+/// `vni`) + the inner Ethernet/IPv4/TCP frame `tcp4(inner_mac, ..)`.
+fn vxlan4(opt_words: u8, dport: u16, flags: u8, vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x66; 6];
+    f.extend([0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x00]);
+    f.extend([0x40 | (5 + opt_words), 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0]);
+    f.extend([192, 0, 2, 1, 192, 0, 2, 2]);
+    f.extend(std::iter::repeat_n(1u8, 4 * opt_words as usize));
+    f.extend([0xc0, 0x00]);
+    f.extend(dport.to_be_bytes());
+    f.extend([0, 0, 0, 0]);
+    f.extend([flags, 0, 0, 0]);
+    f.extend((vni << 8).to_be_bytes());
+    f.extend(inner);
+    f
+}
+
+/// `vxlan [VNI]` as libpcap's gen_vxlan: UDP destination port 4789, flags byte exactly 0x08,
+/// the VNI; what follows reads the inner Ethernet frame, wherever the outer IP header ends.
+#[test]
+fn vxlan_looks_inside_the_tunnel() {
+    let en = Target::offline(LinkType::En10mb);
+    let inner = tcp4([0x02, 0, 0, 0, 0, 0x07], [10, 1, 1, 1], [10, 1, 1, 2], 80);
+    let inner_ssh = tcp4([0x02, 0, 0, 0, 0, 0x07], [10, 1, 1, 1], [10, 1, 1, 2], 22);
+    for opt in [0, 2] {
+        let good = vxlan4(opt, 4789, 0x08, 100, &inner);
+        let cases: [(&str, &[u8], bool); 9] = [
+            ("vxlan", &good, true),
+            ("vxlan 100", &good, true),
+            ("vxlan 101", &good, false),
+            ("vxlan and tcp port 80", &good, true),
+            ("vxlan and tcp port 22", &good, false),
+            ("vxlan and ether dst 02:00:00:00:00:07", &good, true),
+            (
+                "vxlan and tcp port 80",
+                &vxlan4(opt, 4789, 0x08, 100, &inner_ssh),
+                false,
+            ),
+            ("vxlan", &vxlan4(opt, 4789, 0x0c, 100, &inner), false),
+            ("vxlan", &vxlan4(opt, 4790, 0x08, 100, &inner), false),
+        ];
+        for (expr, pkt, want) in cases {
+            let p = prog(expr, en);
+            assert_eq!(keeps(&p, pkt), want, "{expr}, {opt} option words");
+            // The kernel accepts the live program too.
+            let k = prog(expr, Target::kernel(LinkType::En10mb));
+            check(&k.insns).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        }
+    }
+    assert_eq!(
+        error("vxlan 16777216").message,
+        "VXLAN VNI 16777216 greater than maximum 16777215"
+    );
+    assert!(error("vxlan and protochain 6")
+        .message
+        .contains("after 'vxlan'"));
+}
+
+/// Current libpcap's EtherType names `lldp` (0x88cc) and `slow` (0x8809).
+#[test]
+fn lldp_and_slow_are_ethertype_names() {
+    for lt in [LinkType::En10mb, LinkType::LinuxSll] {
+        let t = Target::offline(lt);
+        assert_eq!(
+            prog("ether proto lldp", t).insns,
+            prog("ether proto 0x88cc", t).insns
+        );
+        assert_eq!(
+            prog("ether proto slow", t).insns,
+            prog("ether proto 0x8809", t).insns
+        );
+    }
+}
