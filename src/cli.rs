@@ -64,7 +64,8 @@ struct Args {
     #[arg(short = 'F', value_name = "FILE")]
     filter_file: Option<PathBuf>,
 
-    /// Link-layer type to compile for when no file is read: EN10MB (default), LINUX_SLL, LINUX_SLL2, RAW
+    /// Link-layer type: with -i, the interface's own (checked); with -d alone, the one to
+    /// compile for: EN10MB (default), LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6
     #[arg(short = 'y', value_name = "LINKTYPE")]
     linktype: Option<String>,
 
@@ -403,6 +404,8 @@ pub struct Config {
     pub count: Option<u64>,
     pub filter: FilterSource,
     pub linktype: LinkType,
+    /// Whether -y named it (a live capture then checks the interface has it).
+    pub linktype_given: bool,
     pub optimize: bool,
     pub snaplen: u32,
     /// The eBPF backend, if asked for.
@@ -674,6 +677,12 @@ impl Config {
                 )));
             }
         }
+        if a.linktype.is_some() && (a.read.is_some() || a.read_list.is_some()) {
+            return Err(Error::msg(
+                "-y with -r/-V: a capture file's link type is the one it records; -y applies \
+                 to capturing (-i) and to -d without a file",
+            ));
+        }
         if a.count_only && (a.read.is_some() || a.read_list.is_some()) && a.write.is_some() {
             return Err(Error::msg(
                 "--count with -r prints how many packets match and writes none: drop -w",
@@ -752,6 +761,7 @@ impl Config {
             count,
             filter,
             linktype,
+            linktype_given: a.linktype.is_some(),
             optimize: !a.no_optimize,
             snaplen,
             ebpf,
@@ -1088,11 +1098,17 @@ mod tests {
             config(&["-y", "linux_sll2"]).unwrap().linktype,
             LinkType::LinuxSll2
         );
+        assert_eq!(config(&["-y", "ipv6"]).unwrap().linktype, LinkType::Ipv6);
         let e = config(&["-y", "BOGUS"]).unwrap_err().to_string();
         assert!(
-            e.contains("BOGUS") && e.contains("EN10MB, LINUX_SLL, LINUX_SLL2, RAW"),
+            e.contains("BOGUS") && e.contains("EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6"),
             "{e}"
         );
+        // Not ignored with a file.
+        let e = config(&["-y", "RAW", "-r", "x.pcap"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("-y with -r/-V"), "{e}");
     }
 
     #[test]

@@ -76,6 +76,21 @@ fn direction(d: Direction) -> Option<filter_compiler::Direction> {
 }
 
 fn choose_interface(cfg: &Config) -> Result<Iface, Error> {
+    let iface = find_interface(cfg)?;
+    // As tcpdump, `-y` must name a link type the device has (an AF_PACKET socket offers
+    // only the one its hardware type gives).
+    if cfg.linktype_given && cfg.linktype != iface.linktype {
+        return Err(Error::msg(format!(
+            "{} is not one of the link types supported by {} (it has {})",
+            cfg.linktype.name(),
+            iface.name,
+            iface.linktype.name()
+        )));
+    }
+    Ok(iface)
+}
+
+fn find_interface(cfg: &Config) -> Result<Iface, Error> {
     match &cfg.live.interface {
         Some(name) => match iface::lookup(name) {
             // As tcpdump: a number that is not an interface's name is a position in `-D`.

@@ -384,7 +384,7 @@ fn dump_with_a_file_uses_its_link_type_and_snaplen() {
         ..Default::default()
     };
     let inp = d.file("sll.pcap", &pcap_file(opts, &[]));
-    let r = run(&["-d", "-r", &inp, "-s", "1000", "-y", "RAW"]);
+    let r = run(&["-d", "-r", &inp, "-s", "1000"]);
     assert_eq!(r.code(), Some(0), "{}", r.stderr);
     assert_eq!(r.stdout_str(), "(000) ret      #96\n");
     assert_eq!(
@@ -393,6 +393,17 @@ fn dump_with_a_file_uses_its_link_type_and_snaplen() {
             "reading from file {inp}, link-type LINUX_SLL (Linux cooked v1), snapshot length 96\n"
         )
     );
+}
+
+/// tcpdump ignores -y when reading a file; bpfdump says the file's link type is the one.
+#[test]
+fn linktype_flag_with_a_file_is_refused_not_ignored() {
+    let d = TempDir::new("dy");
+    let inp = d.file("sll.pcap", &pcap_file(PcapOpts::default(), &[]));
+    let r = run(&["-d", "-r", &inp, "-y", "RAW"]);
+    assert_eq!(r.code(), Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("-y with -r/-V"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -602,7 +613,7 @@ fn bad_flags() {
     let r = run(&["-y", "BOGUS", "-d"]);
     assert_eq!(
         assert_one_line_error(&r),
-        "bpfdump: invalid data link type BOGUS (valid: EN10MB, LINUX_SLL, LINUX_SLL2, RAW)"
+        "bpfdump: invalid data link type BOGUS (valid: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6)"
     );
     let r = run(&["-s", "300000", "-d"]);
     assert_eq!(

@@ -389,3 +389,69 @@ fn harness_self_check() {
         eprintln!("SKIPPED: tcpdump not found; harness self-check ran without it");
     }
 }
+
+/// LINKTYPE_IPV4 and LINKTYPE_IPV6 (`-y IPV4`/`IPV6`): the RAW corpus over raw.pcap's IPv4
+/// packets in an IPV4 file and its IPv6 packets in an IPV6 file, against tcpdump. Where
+/// libpcap's optimizer proves an expression can never match there (`ip6` in an IPV4 file),
+/// tcpdump refuses it ("rejects all packets") and so must we.
+#[test]
+fn ipv4_and_ipv6_link_types_against_tcpdump() {
+    let Some(td) = tcpdump() else {
+        eprintln!("SKIPPED: tcpdump not found; IPV4/IPV6 differential tests did not run");
+        return;
+    };
+    let raw = std::fs::read(captures_dir().join("raw.pcap")).unwrap();
+    let dir = std::env::temp_dir().join(format!("bpfdump-ipv46-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let entries = load_corpus("raw.txt");
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for (lt, version) in [(LinkType::Ipv4, 4u8), (LinkType::Ipv6, 6)] {
+        // The file header with the link type replaced, and the records of that IP version.
+        let mut file = raw[..20].to_vec();
+        file.extend(lt.linktype().to_le_bytes());
+        let mut at = 24;
+        while at + 16 <= raw.len() {
+            let caplen = u32::from_le_bytes(raw[at + 8..at + 12].try_into().unwrap()) as usize;
+            let rec = &raw[at..at + 16 + caplen];
+            if rec.get(16).is_some_and(|b| b >> 4 == version) {
+                file.extend(rec);
+            }
+            at += 16 + caplen;
+        }
+        let path = dir.join(format!("{}.pcap", lt.name()));
+        std::fs::write(&path, &file).unwrap();
+        let capture = read_pcap(&path).unwrap();
+        assert!(capture.packets.len() > 10, "{}", lt.name());
+        let by_ts = capture.index_by_timestamp();
+        let results = par_map(&entries, |e| {
+            let theirs = tcpdump_kept(&td, &capture, &by_ts, &e.expr);
+            let ours = match compile(&e.expr, Target::offline(lt), true) {
+                Compiled::Ok(p) => kept_offline(&p.insns, &capture.packets),
+                Compiled::Err(err) => Err(err.to_string()),
+                Compiled::Panic(m) => Err(format!("PANIC {m}")),
+            };
+            match (theirs, ours) {
+                (Ok(t), Ok(o)) if t == o => None,
+                (Err(t), Err(o)) if t.contains("rejects all packets") && proves_no_match(&o) => {
+                    None
+                }
+                (Ok(t), Err(o)) if t.is_empty() && proves_no_match(&o) => None,
+                (t, o) => Some(format!(
+                    "{} {}: tcpdump {t:?}, ours {o:?}",
+                    lt.name(),
+                    e.expr
+                )),
+            }
+        });
+        compared += results.len();
+        problems.extend(results.into_iter().flatten());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        problems.is_empty(),
+        "{} of {compared} disagree:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}

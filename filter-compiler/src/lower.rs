@@ -78,6 +78,8 @@ enum LinkField {
     Ppp(u32),
     /// None: the packet starts with the IP header; the version nibble tells.
     Raw,
+    /// Only this network protocol (LINKTYPE_IPV4/IPV6): its EtherType.
+    Ip(u32),
 }
 
 pub struct Lower<'a> {
@@ -186,6 +188,8 @@ impl<'a> Lower<'a> {
             (LinkType::LinuxSll, Mode::Offline) => (LinkField::Sll(14), 16),
             (LinkType::LinuxSll2, Mode::Offline) => (LinkField::Sll(0), 20),
             (LinkType::Raw, _) => (LinkField::Raw, 0),
+            (LinkType::Ipv4, _) => (LinkField::Ip(ETHERTYPE_IP), 0),
+            (LinkType::Ipv6, _) => (LinkField::Ip(ETHERTYPE_IPV6), 0),
         };
         Lower {
             target,
@@ -336,6 +340,8 @@ impl<'a> Lower<'a> {
                 ETHERTYPE_IPV6 => mcmp(0, B, 0xf0, 0x60),
                 _ => Bool::Const(false),
             },
+            // libpcap's gen_linktype for DLT_IPV4/DLT_IPV6: known without a test.
+            LinkField::Ip(v) => Bool::Const(proto == v),
         })
     }
 
@@ -1015,7 +1021,12 @@ impl<'a> Lower<'a> {
                     )
                 }
                 LinkField::Ppp(off) => cmp(off, H, 0x0281),
-                LinkField::Raw => return err("no MPLS support for RAW", span),
+                LinkField::Raw | LinkField::Ip(_) => {
+                    return err(
+                        format!("no MPLS support for {}", self.target.linktype.name()),
+                        span,
+                    )
+                }
             }
         };
         let b = match label {

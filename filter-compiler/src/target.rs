@@ -13,15 +13,21 @@ pub enum LinkType {
     LinuxSll2,
     /// LINKTYPE_RAW: the packet starts with an IPv4 or IPv6 header.
     Raw,
+    /// LINKTYPE_IPV4: the packet is an IPv4 packet (no version test needed).
+    Ipv4,
+    /// LINKTYPE_IPV6: the packet is an IPv6 packet.
+    Ipv6,
 }
 
 impl LinkType {
     /// Every link type the compiler handles.
-    pub const ALL: [LinkType; 4] = [
+    pub const ALL: [LinkType; 6] = [
         LinkType::En10mb,
         LinkType::LinuxSll,
         LinkType::LinuxSll2,
         LinkType::Raw,
+        LinkType::Ipv4,
+        LinkType::Ipv6,
     ];
 
     /// The LINKTYPE_ value written in pcap/pcapng files.
@@ -31,6 +37,8 @@ impl LinkType {
             LinkType::LinuxSll => 113,
             LinkType::LinuxSll2 => 276,
             LinkType::Raw => 101,
+            LinkType::Ipv4 => 228,
+            LinkType::Ipv6 => 229,
         }
     }
     /// From a file's LINKTYPE_ value (also accepts DLT_RAW's values 12 and 14).
@@ -40,16 +48,21 @@ impl LinkType {
             113 => LinkType::LinuxSll,
             276 => LinkType::LinuxSll2,
             101 | 12 | 14 => LinkType::Raw,
+            228 => LinkType::Ipv4,
+            229 => LinkType::Ipv6,
             _ => return None,
         })
     }
-    /// From tcpdump's `-y` names (case-insensitive): EN10MB, LINUX_SLL, LINUX_SLL2, RAW.
+    /// From tcpdump's `-y` names (case-insensitive): EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4,
+    /// IPV6.
     pub fn from_name(s: &str) -> Option<LinkType> {
         Some(match s.to_ascii_uppercase().as_str() {
             "EN10MB" | "ETHERNET" => LinkType::En10mb,
             "LINUX_SLL" => LinkType::LinuxSll,
             "LINUX_SLL2" => LinkType::LinuxSll2,
             "RAW" => LinkType::Raw,
+            "IPV4" => LinkType::Ipv4,
+            "IPV6" => LinkType::Ipv6,
             _ => return None,
         })
     }
@@ -60,6 +73,8 @@ impl LinkType {
             LinkType::LinuxSll => "LINUX_SLL",
             LinkType::LinuxSll2 => "LINUX_SLL2",
             LinkType::Raw => "RAW",
+            LinkType::Ipv4 => "IPV4",
+            LinkType::Ipv6 => "IPV6",
         }
     }
 }

@@ -17,7 +17,8 @@ pub fn link(cx: &mut Ctx, linktype: u32, data: &[u8], len: u32) -> usize {
         1 => ethernet(cx, data, len),
         113 => sll(cx, data, len),
         276 => sll2(cx, data, len),
-        101 | 12 | 14 => {
+        // RAW, and IPV4/IPV6, which tcpdump prints the same way (raw_if_print).
+        101 | 12 | 14 | 228 | 229 => {
             if cx.o.link {
                 cx.t.s("ip: ");
             }

@@ -19,7 +19,7 @@ use super::{Options, Printer, FLUSH_AT};
 use crate::reader::{Packet, Timestamp};
 
 /// Every link type the printer knows, and one it does not.
-pub const LINKTYPES: [u32; 7] = [1, 113, 276, 101, 12, 14, 147];
+pub const LINKTYPES: [u32; 9] = [1, 113, 276, 101, 12, 14, 228, 229, 147];
 
 /// The flag sets: each of -v..-vvv with and without -e, -q, -x, -xx, -X, -XX, -A, -AA, -S,
 /// -#, and -n levels 0 (names, but no resolver: see `printer`), 1 and 2.

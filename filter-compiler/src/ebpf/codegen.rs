@@ -121,7 +121,7 @@ pub fn generate(spec: &Spec) -> Result<Program, String> {
         LinkType::En10mb => Start::Ethernet,
         LinkType::LinuxSll => Start::Network { extra: 16 },
         LinkType::LinuxSll2 => Start::Network { extra: 20 },
-        LinkType::Raw => Start::Network { extra: 0 },
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => Start::Network { extra: 0 },
     };
     let nh_mod4 = match start {
         Start::Ethernet => 2,
