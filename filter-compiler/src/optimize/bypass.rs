@@ -65,3 +65,42 @@ fn skip_entry(cfg: &Cfg) -> BlockId {
         _ => cfg.entry,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::testing::*;
+
+    #[test]
+    fn edges_skip_empty_jumps_and_tests_whose_edges_meet_become_jumps() {
+        let mut g = Build::new();
+        let empty = g.jump(&[], ACCEPT);
+        let meets = g.eq(&[ldb(0)], 1, empty, ACCEPT);
+        let b = g.eq(&[ldh(12)], 0x800, meets, empty);
+        let mut cfg = g.start(b);
+        assert!(bypass_empty(&mut cfg));
+        // The test's load stays: it may reject a short packet.
+        assert_eq!(
+            cfg.blocks[meets],
+            Block::Jump {
+                stmts: vec![ldb(0)],
+                next: ACCEPT
+            }
+        );
+        assert_eq!(branch(&cfg, b), (&[ldh(12)][..], EQ, 0x800, meets, ACCEPT));
+        assert!(!bypass_empty(&mut cfg));
+    }
+
+    #[test]
+    fn keeps_jumps_with_statements_and_opaque_tests() {
+        let mut g = Build::new();
+        let work = g.jump(&[ldb(0)], ACCEPT);
+        // An opaque test's comparison belongs to a walk: it stays even when pointless.
+        let opaque = g.opaque_eq(&[], 1, work, work);
+        let b = g.eq(&[ldh(12)], 0x800, opaque, work);
+        let mut cfg = g.start(b);
+        let before = cfg.blocks.clone();
+        assert!(!bypass_empty(&mut cfg));
+        assert_eq!(cfg.blocks, before);
+    }
+}

@@ -7,6 +7,8 @@
 
 use super::shared::predecessors;
 use crate::cbpf::Insn;
+#[cfg(test)]
+use crate::ir::BlockId;
 use crate::ir::{Block, Cfg};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -82,4 +84,47 @@ pub(super) fn group_chains(cfg: &mut Cfg) -> bool {
         }
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::testing::*;
+
+    /// `src 1 or dst 1 or src 2`, as `host a or host b` on addresses.
+    fn chain(g: &mut Build) -> [BlockId; 3] {
+        let c3 = g.eq(&[ldh(26)], 2, ACCEPT, REJECT);
+        let c2 = g.eq(&[ldh(30)], 1, ACCEPT, c3);
+        let c1 = g.eq(&[ldh(26)], 1, ACCEPT, c2);
+        [c1, c2, c3]
+    }
+
+    #[test]
+    fn puts_tests_of_the_same_value_side_by_side() {
+        let mut g = Build::new();
+        let [c1, c2, c3] = chain(&mut g);
+        let mut cfg = g.start(c1);
+        let before = cfg.clone();
+        assert!(group_chains(&mut cfg));
+        // The blocks keep their edges; their tests move: src 1, src 2, dst 1.
+        assert_eq!(branch(&cfg, c2), (&[ldh(26)][..], EQ, 2, ACCEPT, c3));
+        assert_eq!(branch(&cfg, c3), (&[ldh(30)][..], EQ, 1, ACCEPT, REJECT));
+        for pkt in [[0u8; 34], [0; 34].map(|_| 1), [0; 34].map(|_| 2)] {
+            assert_eq!(verdict(&cfg, &pkt), verdict(&before, &pkt));
+        }
+        assert!(!group_chains(&mut cfg));
+    }
+
+    #[test]
+    fn leaves_a_chain_whose_inner_block_has_another_predecessor() {
+        let mut g = Build::new();
+        let [c1, c2, _] = chain(&mut g);
+        // Another path enters the chain at its second test: reordering would change what
+        // that path tests.
+        let e = g.eq(&[ldb(0)], 9, c2, c1);
+        let mut cfg = g.start(e);
+        let before = cfg.blocks.clone();
+        assert!(!group_chains(&mut cfg));
+        assert_eq!(cfg.blocks, before);
+    }
 }

@@ -39,3 +39,35 @@ pub(super) fn merge_identical(cfg: &mut Cfg) -> bool {
     cfg.entry = remap[cfg.entry];
     changed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::testing::*;
+
+    #[test]
+    fn merges_blocks_with_the_same_content_and_successors() {
+        let mut g = Build::new();
+        let a = g.eq(&[ldh(12)], 0x800, ACCEPT, REJECT);
+        let b = g.eq(&[ldh(12)], 0x800, ACCEPT, REJECT);
+        let c = g.eq(&[ldb(0)], 1, a, b);
+        let mut cfg = g.start(c);
+        assert!(merge_identical(&mut cfg));
+        // The lower id survives.
+        assert_eq!(branch(&cfg, c).3, a);
+        assert_eq!(branch(&cfg, c).4, a);
+        assert!(!merge_identical(&mut cfg));
+    }
+
+    #[test]
+    fn keeps_apart_blocks_with_different_successors() {
+        let mut g = Build::new();
+        let a = g.eq(&[ldh(12)], 0x800, ACCEPT, REJECT);
+        let b = g.eq(&[ldh(12)], 0x800, REJECT, ACCEPT);
+        let c = g.eq(&[ldb(0)], 1, a, b);
+        let mut cfg = g.start(c);
+        let before = cfg.blocks.clone();
+        assert!(!merge_identical(&mut cfg));
+        assert_eq!(cfg.blocks, before);
+    }
+}

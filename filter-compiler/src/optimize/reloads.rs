@@ -82,3 +82,41 @@ fn x_after(stmts: &[Insn]) -> Option<Insn> {
         .copied()
         .filter(is_pure_ldx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::testing::*;
+
+    #[test]
+    fn drops_a_load_every_predecessor_left_in_a() {
+        // `ldh [12]; jeq #0x86dd` then `jeq #0x800`.
+        let mut g = Build::new();
+        let v4 = g.eq(&[ldh(12)], 0x800, ACCEPT, REJECT);
+        let v6 = g.eq(&[ldh(12)], 0x86dd, ACCEPT, v4);
+        let mut cfg = g.start(v6);
+        let before = cfg.clone();
+        assert!(elide_reloads(&mut cfg));
+        assert_eq!(stmts(&cfg, v4), &[]);
+        // Never the entry's statements: nothing ran before them.
+        assert_eq!(stmts(&cfg, v6), &[ldh(12)]);
+        for t in [[0x08, 0x00], [0x86, 0xdd], [0x08, 0x06]] {
+            let mut pkt = [0u8; 14];
+            pkt[12..].copy_from_slice(&t);
+            assert_eq!(verdict(&cfg, &pkt), verdict(&before, &pkt));
+        }
+    }
+
+    #[test]
+    fn keeps_a_load_when_one_predecessor_left_something_else() {
+        let mut g = Build::new();
+        let v4 = g.eq(&[ldh(12)], 0x800, ACCEPT, REJECT);
+        let v6 = g.eq(&[ldh(12)], 0x86dd, ACCEPT, v4);
+        // This path reaches `v4` with the byte at 23 in A.
+        let proto = g.eq(&[ldb(23)], 6, v4, v6);
+        let mut cfg = g.start(proto);
+        let before = cfg.blocks.clone();
+        assert!(!elide_reloads(&mut cfg));
+        assert_eq!(cfg.blocks, before);
+    }
+}

@@ -246,19 +246,35 @@ fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cbpf::{B, JEQ, JMP, K, LD};
-    use crate::ir::{ACCEPT, REJECT};
+    use crate::optimize::testing::*;
 
-    const EQ: u16 = JMP | JEQ | K;
+    #[test]
+    fn a_test_decided_on_the_way_is_skipped() {
+        let mut g = Build::new();
+        let tcp = g.eq(&[ldb(23)], 6, ACCEPT, REJECT);
+        let again = g.eq(&[ldh(12)], 0x800, tcp, REJECT);
+        let v6 = g.eq(&[ldh(12)], 0x86dd, REJECT, again);
+        let v4 = g.eq(&[ldh(12)], 0x800, v6, REJECT);
+        let mut cfg = g.start(v4);
+        assert!(thread_jumps(&mut cfg));
+        // Known 0x800, so not 0x86dd and 0x800 again: straight to the protocol.
+        assert_eq!(branch(&cfg, v4).3, tcp);
+    }
 
-    fn branch(stmts: &[Insn], k: u32, t: BlockId, f: BlockId) -> Block {
-        Block::Branch {
-            stmts: stmts.to_vec(),
-            jmp: EQ,
-            k,
-            t,
-            f,
-            opaque: false,
+    #[test]
+    fn an_opaque_block_is_never_decided() {
+        // An opaque test reads what its walk left in A; the same statements and comparison
+        // seen before it decide nothing.
+        for opaque in [true, false] {
+            let mut g = Build::new();
+            let inner = match opaque {
+                true => g.opaque_eq(&[ldh(12)], 0x800, ACCEPT, REJECT),
+                false => g.eq(&[ldh(12)], 0x800, ACCEPT, REJECT),
+            };
+            let v4 = g.eq(&[ldh(12)], 0x800, inner, REJECT);
+            let mut cfg = g.start(v4);
+            assert_eq!(thread_jumps(&mut cfg), !opaque);
+            assert_eq!(branch(&cfg, v4).3, if opaque { inner } else { ACCEPT });
         }
     }
 
@@ -267,30 +283,20 @@ mod tests {
     /// leaves only 17, so the whole second chain is skipped.
     #[test]
     fn one_of_set_less_excluded_values_decides_a_chain() {
-        let proto = [Insn::stmt(LD | B | cbpf::ABS, 23)];
-        let port = |k| [Insn::stmt(LD | cbpf::H | cbpf::ABS, k)];
-        let mut cfg = Cfg {
-            blocks: vec![Block::Ret(0), Block::Ret(1)],
-            entry: 0,
-        };
-        let mut push = |b: Block| {
-            cfg.blocks.push(b);
-            cfg.blocks.len() - 1
-        };
-        let p2 = push(branch(&port(36), 68, ACCEPT, REJECT));
-        let c3 = push(branch(&proto, 17, p2, REJECT));
-        let c2 = push(branch(&proto, 6, p2, c3));
-        let c1 = push(branch(&proto, 132, p2, c2));
-        let p1 = push(branch(&port(36), 67, ACCEPT, c1));
-        let d3 = push(branch(&proto, 17, p1, REJECT));
-        let d2 = push(branch(&proto, 6, p1, d3));
-        let d1 = push(branch(&proto, 132, p1, d2));
-        cfg.entry = d1;
+        let proto = [ldb(23)];
+        let port = |k| [ldh(k)];
+        let mut g = Build::new();
+        let p2 = g.eq(&port(36), 68, ACCEPT, REJECT);
+        let c3 = g.eq(&proto, 17, p2, REJECT);
+        let c2 = g.eq(&proto, 6, p2, c3);
+        let c1 = g.eq(&proto, 132, p2, c2);
+        let p1 = g.eq(&port(36), 67, ACCEPT, c1);
+        let d3 = g.eq(&proto, 17, p1, REJECT);
+        let d2 = g.eq(&proto, 6, p1, d3);
+        let d1 = g.eq(&proto, 132, p1, d2);
+        let mut cfg = g.start(d1);
         assert!(thread_jumps(&mut cfg));
         // p1's false edge now skips the second protocol chain.
-        let Block::Branch { f, .. } = cfg.blocks[p1] else {
-            unreachable!()
-        };
-        assert_eq!(f, p2, "{:?}", cfg.blocks);
+        assert_eq!(branch(&cfg, p1).4, p2, "{:?}", cfg.blocks);
     }
 }
