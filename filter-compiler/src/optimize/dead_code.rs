@@ -151,4 +151,16 @@ mod tests {
         );
         assert!(!remove(&mut cfg));
     }
+
+    #[test]
+    fn a_store_read_on_one_path_only_stays() {
+        let mut g = crate::optimize::testing::Build::new();
+        let reads = g.eq(&[s(LD | MEM, 1)], 7, ACCEPT, REJECT);
+        // Stores M[1], then either reads it back or not.
+        let entry = g.eq(&[s(LD | B | ABS, 23), s(ST, 1)], 6, reads, ACCEPT);
+        let mut cfg = g.start(entry);
+        let before = cfg.blocks.clone();
+        assert!(!remove(&mut cfg));
+        assert_eq!(cfg.blocks, before);
+    }
 }
