@@ -43,6 +43,11 @@ struct Args {
     )]
     dump_bytecode: Option<DumpFormat>,
 
+    /// Show how the filter is optimized: the program as lowered, then after each optimizer
+    /// pass that changed it (for -y's link type, or -i's interface as the kernel sees it)
+    #[arg(long = "explain")]
+    explain: bool,
+
     /// Read packets from a pcap or pcapng file ("-" for standard input)
     #[arg(short = 'r', value_name = "FILE")]
     read: Option<PathBuf>,
@@ -397,6 +402,8 @@ pub struct Config {
     pub count_packets: bool,
     pub live: Live,
     pub dump: Option<DumpFormat>,
+    /// --explain: print the program after each optimizer pass, then exit.
+    pub explain: bool,
     pub read: Option<PathBuf>,
     /// -V: a file naming capture files to read in turn.
     pub read_list: Option<PathBuf>,
@@ -677,6 +684,23 @@ impl Config {
                 )));
             }
         }
+        if a.explain {
+            let clash = [
+                (
+                    a.read.is_some() || a.read_list.is_some(),
+                    "-r/-V (give -y LINKTYPE)",
+                ),
+                (a.write.is_some(), "-w"),
+                (a.dump > 0 || a.dump_bytecode.is_some(), "-d"),
+                (ebpf.is_some(), "the eBPF modes"),
+                (a.no_optimize, "-O (it shows the optimizer's passes)"),
+            ];
+            if let Some((_, what)) = clash.iter().find(|(on, _)| *on) {
+                return Err(Error::msg(format!(
+                    "--explain prints the optimizer's steps and exits: it does not go with {what}"
+                )));
+            }
+        }
         if a.linktype.is_some() && (a.read.is_some() || a.read_list.is_some()) {
             return Err(Error::msg(
                 "-y with -r/-V: a capture file's link type is the one it records; -y applies \
@@ -755,6 +779,7 @@ impl Config {
             count_packets: a.count_only && ebpf.is_none(),
             live,
             dump,
+            explain: a.explain,
             read: a.read,
             read_list: a.read_list,
             write: a.write,

@@ -2,6 +2,7 @@
 //! a link type (once per link type, as pcapng files can mix them), running it over packets,
 //! and printing compiled programs (-d, -dd, -ddd).
 
+use std::fmt::Write as _;
 use std::io::Read;
 
 use filter_compiler::interp::Meta;
@@ -106,6 +107,39 @@ pub fn compile_for(
             }
         },
     )
+}
+
+/// `--explain`: the program as lowered and after each optimizer pass that changed it, as
+/// one listing (`; PASS: N instructions` above each program).
+pub fn explain_for(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<filter_compiler::Direction>,
+) -> Result<String, Error> {
+    let steps = on_compile_stack(|| filter_compiler::explain(expr, target, opts, direction))
+        .map_err(|e| {
+            let caret = e.caret(expr);
+            Error::Filter {
+                message: e.message,
+                caret,
+            }
+        })?;
+    let mut out = String::new();
+    let mut before = None;
+    for s in &steps {
+        let n = s.program.len();
+        let _ = match before {
+            None => writeln!(out, "; {}: {n} instructions", s.pass),
+            Some(b) => writeln!(out, "\n; after {}: {b} -> {n} instructions", s.pass),
+        };
+        out.push_str(&dump::asm(&s.program.insns));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        before = Some(n);
+    }
+    Ok(out)
 }
 
 /// The optimized IR of `expr`, for the eBPF backend; errors as [`compile_for`]'s, naming the

@@ -67,6 +67,30 @@ pub fn dump_ebpf(cfg: &Config, expr: &str) -> Result<String, Error> {
     Ok(counting::listing(&p))
 }
 
+/// `--explain`: the optimizer's steps, for `-i`'s interface as the kernel sees it, or
+/// offline for `-y`'s link type.
+pub fn explain(cfg: &Config, expr: &str) -> Result<String, Error> {
+    let (target, netmask, dir) = match &cfg.live.interface {
+        Some(_) => {
+            let iface = choose_interface(cfg)?;
+            (
+                Target::kernel(iface.linktype),
+                iface.netmask,
+                direction(cfg.live.direction),
+            )
+        }
+        None => (Target::offline(cfg.linktype), 0, None),
+    };
+    let resolver = SystemResolver::default();
+    let opts = Options {
+        optimize: true,
+        snaplen: cfg.snaplen,
+        netmask,
+        resolver: &resolver,
+    };
+    crate::filter::explain_for(expr, &target, &opts, dir)
+}
+
 fn direction(d: Direction) -> Option<filter_compiler::Direction> {
     match d {
         Direction::Out => Some(filter_compiler::Direction::Out),

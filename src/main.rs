@@ -46,6 +46,9 @@ fn run() -> Result<(), Error> {
         return output::print(&live::tstamp_types(&cfg)?);
     }
     let expr = filter::expression(&cfg.filter)?;
+    if cfg.explain {
+        return output::print(&live::explain(&cfg, &expr)?);
+    }
     if let Some(list) = &cfg.read_list {
         return offline::run_list(&cfg, list, expr);
     }

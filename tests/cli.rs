@@ -1072,3 +1072,43 @@ fn reading_with_writing_options_writes_as_live() {
         }
     }
 }
+
+/// `--explain`: the program as lowered, then after each pass that changed it; the last
+/// listing is exactly what `-d` prints, and every step says how many instructions it went
+/// from and to.
+#[test]
+fn explain_shows_each_pass_and_ends_at_the_d_listing() {
+    for expr in ["tcp or udp or sctp", "port 67 or port 68", "geneve and tcp"] {
+        let r = run(&["--explain", expr]);
+        assert_eq!(r.code(), Some(0), "{}", r.stderr);
+        let out = r.stdout_str();
+        let steps: Vec<&str> = out.split("\n; after ").collect();
+        assert!(out.starts_with("; lowered: "), "{out}");
+        assert!(steps.len() >= 3, "{expr}: too few steps:\n{out}");
+        let mut prev = None;
+        for s in &steps {
+            let (head, listing) = s.split_once('\n').unwrap();
+            let n: usize = head.rsplit(' ').nth(1).unwrap().parse().unwrap();
+            assert_eq!(listing.trim_end().lines().count(), n, "{head}");
+            if let Some(p) = prev {
+                assert!(
+                    head.contains(&format!(": {p} -> {n} instructions")),
+                    "{head}"
+                );
+            }
+            prev = Some(n);
+        }
+        let last = steps.last().unwrap().split_once('\n').unwrap().1;
+        let d = run(&["-d", expr]);
+        assert_eq!(last, d.stdout_str(), "{expr}");
+    }
+    let r = run(&["--explain", "-O", "tcp"]);
+    assert!(
+        r.stderr.contains("--explain prints the optimizer's steps"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["--explain", "tcp port"]);
+    assert_eq!(r.code(), Some(1));
+    assert!(r.stderr.contains('^'), "{}", r.stderr);
+}

@@ -92,6 +92,59 @@ pub fn compile_cfg(
     opts: &Options,
     direction: Option<Direction>,
 ) -> Result<ir::Cfg, Error> {
+    let (mut cfg, deferred) = lowered_cfg(expr, target, opts, direction)?;
+    if opts.optimize {
+        optimize::optimize(&mut cfg);
+        check_optimized(&cfg, &deferred)?;
+    }
+    Ok(cfg)
+}
+
+/// One step of [`explain`]: the program after `pass` (the first step: as lowered).
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub pass: &'static str,
+    pub program: Program,
+}
+
+/// The program as lowered, then after each optimizer pass that changed it (`--explain`):
+/// what each pass did, for a user or a reviewer. The last step is what [`compile_directed`]
+/// gives (without the kernel's size limit).
+pub fn explain(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<Direction>,
+) -> Result<Vec<Step>, Error> {
+    let (mut cfg, deferred) = lowered_cfg(expr, target, opts, direction)?;
+    let mut steps = vec![Step {
+        pass: "lowered",
+        program: emit::emit(&cfg),
+    }];
+    if opts.optimize {
+        optimize::optimize_traced(&mut cfg, &mut |pass, cfg| {
+            let program = emit::emit(cfg);
+            // A pass may rewrite the graph into one that emits the same program.
+            if steps
+                .last()
+                .is_none_or(|s| s.program.insns != program.insns)
+            {
+                steps.push(Step { pass, program });
+            }
+        });
+        check_optimized(&cfg, &deferred)?;
+    }
+    Ok(steps)
+}
+
+/// Parses and lowers `expr` into the graph the optimizer starts from, with the errors
+/// deferred until it is known whether the code raising them survives optimization.
+fn lowered_cfg(
+    expr: &str,
+    target: &Target,
+    opts: &Options,
+    direction: Option<Direction>,
+) -> Result<(ir::Cfg, Vec<(Insn, Error)>), Error> {
     let mut deferred = Vec::new();
     let bool_ = match parse::parse(expr)? {
         Some(ast) if *target == Target::kernel(LinkType::En10mb) => {
@@ -124,25 +177,25 @@ pub fn compile_cfg(
             keep.and(bool_)
         }
     };
-    let mut cfg = ir::Cfg::build(&bool_, opts.snaplen);
-    if opts.optimize {
-        optimize::optimize(&mut cfg);
-        // As libpcap: a filter that can never match is almost certainly a mistake.
-        let live = emit::layout(&cfg);
-        if live == [ir::REJECT] {
-            return Err(Error::whole("expression rejects all packets"));
-        }
-        // Errors libpcap's optimizer raises for code that survives.
-        for b in live {
-            if let ir::Block::Branch { stmts, .. } | ir::Block::Jump { stmts, .. } = &cfg.blocks[b]
-            {
-                if let Some((_, e)) = deferred.iter().find(|(i, _)| stmts.contains(i)) {
-                    return Err(e.clone());
-                }
+    Ok((ir::Cfg::build(&bool_, opts.snaplen), deferred))
+}
+
+/// What libpcap's optimizer refuses in what survives it.
+fn check_optimized(cfg: &ir::Cfg, deferred: &[(Insn, Error)]) -> Result<(), Error> {
+    // As libpcap: a filter that can never match is almost certainly a mistake.
+    let live = emit::layout(cfg);
+    if live == [ir::REJECT] {
+        return Err(Error::whole("expression rejects all packets"));
+    }
+    // Errors libpcap's optimizer raises for code that survives.
+    for b in live {
+        if let ir::Block::Branch { stmts, .. } | ir::Block::Jump { stmts, .. } = &cfg.blocks[b] {
+            if let Some((_, e)) = deferred.iter().find(|(i, _)| stmts.contains(i)) {
+                return Err(e.clone());
             }
         }
     }
-    Ok(cfg)
+    Ok(())
 }
 
 /// Lowers a whole expression, resolving the run-time offsets `geneve` introduces.

@@ -36,8 +36,7 @@ use crate::ir::Cfg;
 /// One pass: rewrites the graph in place and says whether it changed anything.
 #[derive(Clone, Copy)]
 struct Pass {
-    /// For test failures.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// For `--explain` and test failures.
     name: &'static str,
     run: fn(&mut Cfg) -> bool,
 }
@@ -121,6 +120,18 @@ const PIPELINE: &[Stage] = &[
 
 pub fn optimize(cfg: &mut Cfg) {
     run(PIPELINE, cfg, &mut |pass, cfg| (pass.run)(cfg));
+}
+
+/// [`optimize`], calling `changed` with the pass's name and the graph after every pass that
+/// changed it (`--explain`).
+pub fn optimize_traced(cfg: &mut Cfg, changed: &mut dyn FnMut(&'static str, &Cfg)) {
+    run(PIPELINE, cfg, &mut |pass, cfg| {
+        let did = (pass.run)(cfg);
+        if did {
+            changed(pass.name, cfg);
+        }
+        did
+    });
 }
 
 /// Runs `pipeline`, each pass through `step` (which runs it, and may look on).
