@@ -17,6 +17,7 @@ use nom::error::{ErrorKind, FromExternalError, ParseError};
 use nom::{IResult, Parser};
 use nom_language::precedence::{binary_op, precedence, unary_op, Assoc, Operation};
 use nom_locate::LocatedSpan;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::Ipv6Addr;
 
 type In<'a> = LocatedSpan<&'a str>;
@@ -347,22 +348,79 @@ const NAMED_NUMBERS: &[(&str, u32)] = &[
     ("tcp-cwr", 0x80),
 ];
 
+/// What a reserved word is: a keyword (by its canonical spelling) or a named number.
+#[derive(Clone, Copy)]
+enum Word {
+    Kw(&'static str),
+    Num(u32),
+}
+
+/// [`KEYWORDS`] and [`NAMED_NUMBERS`] as one map (the scanner looks up every word).
+fn words() -> &'static HashMap<&'static str, Word> {
+    static WORDS: std::sync::OnceLock<HashMap<&'static str, Word>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut m = HashMap::default();
+        // Named numbers first, keywords over them: a keyword wins, as in the scan it replaces.
+        for &(k, v) in NAMED_NUMBERS.iter().rev() {
+            m.insert(k, Word::Num(v));
+        }
+        for &(k, canon) in KEYWORDS.iter().rev() {
+            m.insert(k, Word::Kw(canon));
+        }
+        m
+    })
+}
+
 const OPERATORS: &[&str] = &[
     ">=", "<=", "!=", "==", "<<", ">>", "&&", "||", "+", "-", "*", "/", "%", ":", "[", "]", "!",
     "<", ">", "(", ")", "&", "|", "^", "=",
 ];
 
 /// Reads one token after optional blanks.
+///
+/// The grammar peeks and backtracks, so the token at a position is asked for many times;
+/// each is scanned once per expression (a cache by position: scanning a word searches the
+/// keyword table).
 fn lex(i: In) -> PResult<(Tok, Span)> {
     let text = *i.fragment();
-    let skip = text.len() - trim_blanks(text).len();
-    let start = i.location_offset() + skip;
-    let rest = &text[skip..];
-    let (len, tok) = scan(rest, start)?;
-    // nom's `take` on text counts characters, not bytes.
-    let chars = text[..skip + len].chars().count();
-    let (after, _) = nom::bytes::complete::take::<usize, In, PErr>(chars)(i)?;
-    Ok((after, (tok, start..start + len)))
+    let at = i.location_offset();
+    // The expression's identity: where its text starts, and its length.
+    let src = (text.as_ptr() as usize - at, at + text.len());
+    let cached = LEX_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != src {
+            *c = (src, vec![None; src.1 + 1]);
+        }
+        c.1[at].clone()
+    });
+    let (tok, span) = match cached {
+        Some(t) => t,
+        None => {
+            let skip = text.len() - trim_blanks(text).len();
+            let start = at + skip;
+            let (len, tok) = scan(&text[skip..], start)?;
+            let t = (tok, start..start + len);
+            LEX_CACHE.with(|c| c.borrow_mut().1[at] = Some(t.clone()));
+            t
+        }
+    };
+    // Byte-indexed split (nom's `take` on text would count characters).
+    let (after, _) = nom::Input::take_split(&i, span.end - at);
+    Ok((after, (tok, span)))
+}
+
+/// Empties the token cache. Called where lexing of a text starts: a new text may sit where
+/// the last one did, with its length.
+fn forget_tokens() {
+    LEX_CACHE.with(|c| c.borrow_mut().0 = (0, 0));
+}
+
+thread_local! {
+    /// Tokens scanned, by byte position, for the expression identified by (start address,
+    /// length); replaced when another expression is parsed.
+    #[allow(clippy::type_complexity)]
+    static LEX_CACHE: std::cell::RefCell<((usize, usize), Vec<Option<(Tok, Span)>>)> =
+        const { std::cell::RefCell::new(((0, 0), Vec::new())) };
 }
 
 /// The longest-match scanner over `s`, which starts at byte `start` of the expression.
@@ -443,11 +501,10 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
             len -= 1;
         }
         let w = &s[..len];
-        if let Some(&(_, canon)) = KEYWORDS.iter().find(|(k, _)| *k == w) {
-            return Ok((len, Tok::Kw(canon)));
-        }
-        if let Some(&(_, v)) = NAMED_NUMBERS.iter().find(|(k, _)| *k == w) {
-            return Ok((len, Tok::Num(v)));
+        match words().get(w) {
+            Some(&Word::Kw(canon)) => return Ok((len, Tok::Kw(canon))),
+            Some(&Word::Num(v)) => return Ok((len, Tok::Num(v))),
+            None => {}
         }
         if let Some(mac) = parse_mac_other(w) {
             return Ok((len, Tok::Eid(mac)));
@@ -1469,6 +1526,7 @@ fn check_depth(src: &str) -> Result<(), Error> {
 }
 
 pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
+    forget_tokens();
     let input = In::new(src);
     if src.trim().is_empty() {
         return Ok(None);
@@ -1548,6 +1606,7 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
 
 /// All tokens of `src`, as far as it scans.
 fn tokens(src: &str) -> Vec<(Tok, Span)> {
+    forget_tokens();
     let mut out = Vec::new();
     let mut i = In::new(src);
     while let Ok((rest, (t, s))) = lex(i) {

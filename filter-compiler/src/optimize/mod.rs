@@ -139,13 +139,21 @@ fn run(pipeline: &[Stage], cfg: &mut Cfg, step: &mut dyn FnMut(&Pass, &mut Cfg) 
     for stage in pipeline {
         match *stage {
             Stage::FixedPoint(passes) => {
-                for _ in 0..ROUNDS {
-                    let mut changed = false;
+                // Done once every pass has run, without a change, on the graph as it is: a
+                // pass is a function of the graph, so running it again on a graph it left
+                // unchanged changes nothing (the old loop's last full round).
+                // Passes run since the last change, that one included (it must run again).
+                let mut quiet = 1;
+                'rounds: for _ in 0..ROUNDS {
                     for pass in passes {
-                        changed |= step(pass, cfg);
-                    }
-                    if !changed {
-                        break;
+                        if step(pass, cfg) {
+                            quiet = 1;
+                        } else {
+                            quiet += 1;
+                            if quiet > passes.len() {
+                                break 'rounds;
+                            }
+                        }
                     }
                 }
             }
