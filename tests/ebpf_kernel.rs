@@ -770,7 +770,7 @@ fn check_expression(f: &Fixture, k: &Kernel, expr: &str, optimize: bool) -> Outc
     let opts = options(optimize);
     let cfg = match guarded(|| filter_compiler::compile_cfg(expr, &target, &opts, None)) {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Outcome::CompileRejected(e.message),
+        Ok(Err(e)) => return Outcome::CompileRejected(e.to_string()),
         Err(p) => return Outcome::Bad(vec![format!("compile_cfg PANICKED: {p}")]),
     };
     let classic = emit::emit(&cfg);
@@ -1132,7 +1132,7 @@ fn segments_given(index: usize) -> Option<u32> {
 fn counts_capture(f: &Fixture, k: &Kernel, expr: &str, count_only: bool) -> Vec<String> {
     let target = Target::kernel(f.suite.linktype);
     let cfg = filter_compiler::compile_cfg(expr, &target, &options(true), None)
-        .unwrap_or_else(|e| panic!("`{expr}` for {target:?}: {}", e.message));
+        .unwrap_or_else(|e| panic!("`{expr}` for {target:?}: {e}"));
     let classic = emit::emit(&cfg);
     let prog = program(target, &cfg, vec![], count_only, FLOWS)
         .unwrap_or_else(|e| panic!("ebpf::generate `{expr}`: {e}"));
