@@ -55,8 +55,7 @@ pub fn program(
         flows: e.flows,
     })
     .map_err(|m| Error::Filter {
-        message: format!("eBPF backend: {m}"),
-        caret: None,
+        text: format!("eBPF backend: {}", filter_compiler::error::escape(&m)),
     })
 }
 

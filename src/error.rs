@@ -9,12 +9,11 @@ use std::io::{self, Write};
 pub enum Error {
     /// Printed as `bpfdump: {0}`.
     Msg(String),
-    /// A filter that does not compile: `bpfdump: filter: {message}`, then `caret` (the
-    /// expression and `^^^` under the offending part) if the compiler gave a span.
-    Filter {
-        message: String,
-        caret: Option<String>,
-    },
+    /// A filter that does not compile: `bpfdump: filter: {text}`, where `text` is the
+    /// compiler's rendering ([`filter_compiler::Error::render`]): the message, then the
+    /// expression and `^^^` under the offending part if the compiler gave a span, then any
+    /// notes. Control characters in it are already escaped.
+    Filter { text: String },
     /// The other end of a pipe we write to went away: stop without a message.
     BrokenPipe,
 }
@@ -39,14 +38,7 @@ impl Error {
         // Nothing sensible is left to do if stderr itself is gone.
         let _ = match self {
             Error::Msg(m) => writeln!(err, "bpfdump: {m}"),
-            Error::Filter { message, caret } => {
-                // Messages quote the expression; never let its control bytes through.
-                let message = filter_compiler::error::escape(message);
-                match caret {
-                    Some(c) => writeln!(err, "bpfdump: filter: {message}\n{c}"),
-                    None => writeln!(err, "bpfdump: filter: {message}"),
-                }
-            }
+            Error::Filter { text } => writeln!(err, "bpfdump: filter: {text}"),
             Error::BrokenPipe => Ok(()),
         };
         match self {
@@ -60,7 +52,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Msg(m) => f.write_str(m),
-            Error::Filter { message, .. } => write!(f, "filter: {message}"),
+            Error::Filter { text } => {
+                write!(f, "filter: {}", text.lines().next().unwrap_or_default())
+            }
             Error::BrokenPipe => f.write_str("broken pipe"),
         }
     }

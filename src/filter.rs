@@ -99,12 +99,8 @@ pub fn compile_for(
     direction: Option<filter_compiler::Direction>,
 ) -> Result<Program, Error> {
     on_compile_stack(|| filter_compiler::compile_directed(expr, target, opts, direction)).map_err(
-        |e| {
-            let caret = e.caret(expr);
-            Error::Filter {
-                message: e.message,
-                caret,
-            }
+        |e| Error::Filter {
+            text: e.render(expr),
         },
     )
 }
@@ -118,12 +114,8 @@ pub fn explain_for(
     direction: Option<filter_compiler::Direction>,
 ) -> Result<String, Error> {
     let steps = on_compile_stack(|| filter_compiler::explain(expr, target, opts, direction))
-        .map_err(|e| {
-            let caret = e.caret(expr);
-            Error::Filter {
-                message: e.message,
-                caret,
-            }
+        .map_err(|e| Error::Filter {
+            text: e.render(expr),
         })?;
     let mut out = String::new();
     let mut before = None;
@@ -152,13 +144,12 @@ pub fn compile_cfg_for(
     rule: Option<&str>,
 ) -> Result<filter_compiler::ir::Cfg, Error> {
     on_compile_stack(|| filter_compiler::compile_cfg(expr, target, opts, direction)).map_err(|e| {
-        let caret = e.caret(expr);
+        let text = e.render(expr);
         Error::Filter {
-            message: match rule {
-                Some(name) => format!("rule {name}: {}", e.message),
-                None => e.message,
+            text: match rule {
+                Some(name) => format!("rule {}: {text}", filter_compiler::error::escape(name)),
+                None => text,
             },
-            caret,
         }
     })
 }

@@ -195,7 +195,7 @@ impl Replay {
         let target = Target::offline(LinkType::En10mb);
         let prog = match guarded(|| filter_compiler::compile(expr, &target, &self.options())) {
             Ok(Ok(p)) => p,
-            Ok(Err(e)) if proves_no_match(&e.message) => return Ok(BTreeSet::new()),
+            Ok(Err(e)) if proves_no_match(&e) => return Ok(BTreeSet::new()),
             Ok(Err(e)) => return Err(format!("offline: compile error: {e}")),
             Err(p) => return Err(format!("offline: compile PANICKED: {p}")),
         };
@@ -257,7 +257,7 @@ fn plan(replay: &Replay, e: &Entry) -> Plan {
     let opts = replay.options();
     let cfg = match guarded(|| filter_compiler::compile_cfg(&e.expr, &target, &opts, None)) {
         Ok(Ok(c)) => c,
-        Ok(Err(err)) => return Plan::KernelRejected(err.message),
+        Ok(Err(err)) => return Plan::KernelRejected(err.to_string()),
         Err(p) => return Plan::Broken(format!("kernel compile PANICKED: {p}")),
     };
     let generated = guarded(|| {

@@ -453,7 +453,7 @@ fn inputs(suite: &Suite, lo: &Loopback) -> (Vec<Input>, Vec<usize>) {
                 hdr[12..14].copy_from_slice(&d[0..2]);
                 out.push(input(p.index, hdr, &d[20..], 20, lo));
             }
-            LinkType::Raw => {
+            LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => {
                 // As a raw-IP device (tun) sets the protocol: from the IP version.
                 let t: u16 = match d.first().map(|b| b >> 4) {
                     Some(4) => 0x0800,
@@ -770,7 +770,7 @@ fn check_expression(f: &Fixture, k: &Kernel, expr: &str, optimize: bool) -> Outc
     let opts = options(optimize);
     let cfg = match guarded(|| filter_compiler::compile_cfg(expr, &target, &opts, None)) {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Outcome::CompileRejected(e.message),
+        Ok(Err(e)) => return Outcome::CompileRejected(e.to_string()),
         Err(p) => return Outcome::Bad(vec![format!("compile_cfg PANICKED: {p}")]),
     };
     let classic = emit::emit(&cfg);
@@ -909,7 +909,7 @@ fn check_expression(f: &Fixture, k: &Kernel, expr: &str, optimize: bool) -> Outc
 fn expected_generate_errors(linktype: LinkType) -> Vec<(&'static str, &'static str)> {
     const HATYPE: &str = "cannot test the interface's hardware type";
     match linktype {
-        LinkType::En10mb | LinkType::Raw => vec![],
+        LinkType::En10mb | LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => vec![],
         LinkType::LinuxSll => vec![("link[2:2] = 772", HATYPE)],
         LinkType::LinuxSll2 => vec![("link[8:2] = 772", HATYPE)],
     }
@@ -1132,7 +1132,7 @@ fn segments_given(index: usize) -> Option<u32> {
 fn counts_capture(f: &Fixture, k: &Kernel, expr: &str, count_only: bool) -> Vec<String> {
     let target = Target::kernel(f.suite.linktype);
     let cfg = filter_compiler::compile_cfg(expr, &target, &options(true), None)
-        .unwrap_or_else(|e| panic!("`{expr}` for {target:?}: {}", e.message));
+        .unwrap_or_else(|e| panic!("`{expr}` for {target:?}: {e}"));
     let classic = emit::emit(&cfg);
     let prog = program(target, &cfg, vec![], count_only, FLOWS)
         .unwrap_or_else(|e| panic!("ebpf::generate `{expr}`: {e}"));

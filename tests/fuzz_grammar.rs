@@ -1744,14 +1744,14 @@ fn evaluate_inner(td: &Path, ctx: &Ctx, expr: &str) -> Outcome {
                 continue;
             }
             (Compiled::Err(_), Err(_)) => continue,
-            (Compiled::Err(e), Ok(t)) if t.is_empty() && proves_no_match(&e.message) => continue,
+            (Compiled::Err(e), Ok(t)) if t.is_empty() && proves_no_match(&e) => continue,
             (Compiled::Err(e), Ok(t)) => {
-                let sig = format!("rejects:{}", normalize(&e.message));
+                let sig = format!("rejects:{}", normalize(&e.to_string()));
                 push(
                     Kind::RejectsAccepted,
                     format!(
                         "we refuse it ({}), {tflag} accepts it and keeps {} packets [{}]",
-                        e.message,
+                        e,
                         t.len(),
                         ranges(t)
                     ),
@@ -1902,7 +1902,7 @@ fn evaluate_inner(td: &Path, ctx: &Ctx, expr: &str) -> Outcome {
                 }
                 Compiled::Err(e) => {
                     if offline_ok() {
-                        out.kernel_refused.push(format!("{mode}: {}", e.message));
+                        out.kernel_refused.push(format!("{mode}: {e}"));
                     }
                 }
             }
@@ -2708,7 +2708,7 @@ fn never_panics_inner(s: &str) -> Result<(), String> {
                 Compiled::Panic(m) => return Err(format!("{what}: compile PANICKED: {m}")),
                 Compiled::Ok(p) => check(&p.insns).map_err(|e| format!("{what}: {e}"))?,
                 Compiled::Err(e) => {
-                    if e.message.trim().is_empty() {
+                    if e.to_string().trim().is_empty() {
                         return Err(format!("{what}: error with an empty message"));
                     }
                     if let Some(span) = &e.span {
@@ -2720,12 +2720,12 @@ fn never_panics_inner(s: &str) -> Result<(), String> {
                             return Err(format!(
                                 "{what}: error span {span:?} does not fit the expression ({} bytes): {}",
                                 s.len(),
-                                e.message
+                                e
                             ));
                         }
                     }
-                    if let Err(m) = guarded(|| e.caret(s)) {
-                        return Err(format!("{what}: Error::caret PANICKED: {m}"));
+                    if let Err(m) = guarded(|| e.render(s)) {
+                        return Err(format!("{what}: Error::render PANICKED: {m}"));
                     }
                 }
             }

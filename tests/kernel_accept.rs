@@ -126,9 +126,9 @@ fn kernel_accepts_every_program() {
                 let prog = match c {
                     Compiled::Ok(p) => p,
                     Compiled::Err(e)
-                        if proves_no_match(&e.message)
+                        if proves_no_match(&e)
                             || (target.mode == filter_compiler::Mode::Kernel
-                                && not_in_kernel_view(&e.message)) =>
+                                && not_in_kernel_view(&e)) =>
                     {
                         refused += 1;
                         continue;

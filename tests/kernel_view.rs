@@ -153,7 +153,7 @@ fn compare(linktype: LinkType, skip: fn(&str) -> bool, view: View, name: &str) {
             // run (and so which truncated packets are rejected) depends on the optimizer.
             let offline = match compile(&e.expr, Target::offline(linktype), optimize) {
                 Compiled::Ok(p) => p,
-                Compiled::Err(err) if proves_no_match(&err.message) => continue,
+                Compiled::Err(err) if proves_no_match(&err) => continue,
                 other => {
                     out.push(format!(
                         "offline, {mode}: {}",

@@ -32,10 +32,7 @@ fn main() {
     match compile(&expr, &Target::kernel(linktype), &opts) {
         Ok(p) => print!("{}", dump::asm(&p.insns)),
         Err(e) => {
-            eprintln!("error: {e}");
-            if let Some(c) = e.caret(&expr) {
-                eprintln!("{c}");
-            }
+            eprintln!("error: {}", e.render(&expr));
             std::process::exit(1);
         }
     }

@@ -16,6 +16,7 @@
 //! The program tests SKF_AD_VLAN_TAG_PRESENT once and runs the matching version.
 
 use crate::cbpf::*;
+use crate::error::{Error, KernelView, Note};
 use crate::ir::{Bool, ChainWalk, Test};
 use std::rc::Rc;
 
@@ -33,7 +34,7 @@ pub fn combine(plain: Bool, stripped: Bool) -> Bool {
 }
 
 /// Rewrites a formula written against the stored frame for the kernel's tag-stripped view.
-pub fn for_stripped_frames(b: Bool) -> Result<Bool, String> {
+pub fn for_stripped_frames(b: Bool) -> Result<Bool, Error> {
     Ok(match b {
         Bool::Const(_) => b,
         Bool::Test(t) => Bool::Test(Rc::new(Test::new(stmts(&t.stmts)?, t.jmp, t.k))),
@@ -49,9 +50,7 @@ pub fn for_stripped_frames(b: Bool) -> Result<Bool, String> {
         Bool::Effect(e) => Bool::Effect(Rc::new(stmts(&e)?)),
         Bool::Chain(w) => {
             if w.base < 16 {
-                return Err(
-                    "'protochain' on a frame with a stripped VLAN tag needs 'vlan' first".into(),
-                );
+                return Err(Error::whole(KernelView::ProtochainNeedsVlan));
             }
             Bool::Chain(Rc::new(ChainWalk {
                 start: stmts(&w.start)?,
@@ -62,7 +61,7 @@ pub fn for_stripped_frames(b: Bool) -> Result<Bool, String> {
     })
 }
 
-fn stmts(s: &[Insn]) -> Result<Vec<Insn>, String> {
+fn stmts(s: &[Insn]) -> Result<Vec<Insn>, Error> {
     let mut out = Vec::with_capacity(s.len() + 2);
     for i in s {
         let (class, size, mode) = (i.code & 0x07, i.code & 0x18, i.code & 0xe0);
@@ -95,7 +94,7 @@ fn stmts(s: &[Insn]) -> Result<Vec<Insn>, String> {
 }
 
 /// An absolute load of the stored frame, from the stripped one.
-fn absolute(size: u16, k: u32) -> Result<Vec<Insn>, String> {
+fn absolute(size: u16, k: u32) -> Result<Vec<Insn>, Error> {
     let bytes = match size {
         B => 1,
         H => 2,
@@ -125,10 +124,8 @@ fn absolute(size: u16, k: u32) -> Result<Vec<Insn>, String> {
             Insn::stmt(ALU | OR | X, 0),
         ],
         _ => {
-            return Err(format!(
-            "reading {} bytes at offset {} across the VLAN tag of a live frame is not supported",
-            bytes, k
-        ))
+            return Err(Error::whole(KernelView::AcrossVlanTag { bytes, offset: k })
+                .note(Note::StrippedVlanTag))
         }
     })
 }

@@ -31,7 +31,7 @@ pub const BACKENDS: [&str; 2] = [
 ];
 
 pub use cbpf::{Insn, Program};
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use resolve::Resolver;
 pub use target::{LinkType, Mode, Target};
 
@@ -75,11 +75,10 @@ pub fn compile_directed(
     // The kernel's limit; a program run over a capture file (our VM, as libpcap's
     // bpf_filter) has none, and `-r` takes filters of thousands of hosts as tcpdump does.
     if target.mode == Mode::Kernel && prog.len() > cbpf::MAXINSNS {
-        return Err(Error::whole(format!(
-            "expression too complex: {} instructions, the kernel accepts at most {}",
-            prog.len(),
-            cbpf::MAXINSNS
-        )));
+        return Err(Error::whole(ErrorKind::TooManyInstructions {
+            n: prog.len(),
+            max: cbpf::MAXINSNS,
+        }));
     }
     Ok(prog)
 }
@@ -154,7 +153,7 @@ fn lowered_cfg(
                 &ast,
                 &mut deferred,
             )?;
-            let stripped = kernel_view::for_stripped_frames(stripped).map_err(Error::whole)?;
+            let stripped = kernel_view::for_stripped_frames(stripped)?;
             kernel_view::combine(plain, stripped)
         }
         Some(ast) => lower_all(lower::Lower::new(*target, opts), &ast, &mut deferred)?,
@@ -164,9 +163,7 @@ fn lowered_cfg(
         None => bool_,
         Some(d) => {
             if target.mode != Mode::Kernel {
-                return Err(Error::whole(
-                    "a capture direction needs the kernel's packet type (live capture only)",
-                ));
+                return Err(Error::whole(ErrorKind::DirectionNeedsKernel));
             }
             let outgoing = lower::outgoing();
             let keep = if d == Direction::Out {
@@ -185,7 +182,7 @@ fn check_optimized(cfg: &ir::Cfg, deferred: &[(Insn, Error)]) -> Result<(), Erro
     // As libpcap: a filter that can never match is almost certainly a mistake.
     let live = emit::layout(cfg);
     if live == [ir::REJECT] {
-        return Err(Error::whole("expression rejects all packets"));
+        return Err(Error::whole(ErrorKind::RejectsAll));
     }
     // Errors libpcap's optimizer raises for code that survives.
     for b in live {

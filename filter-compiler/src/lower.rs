@@ -7,7 +7,10 @@
 
 use crate::ast::*;
 use crate::cbpf::{self, Insn};
-use crate::error::Error;
+use crate::error::{
+    Applied, BadAddress, Error, ErrorKind, Field, KernelView, Limit, LinkFeature, Named, Note,
+    QualifierMismatch as Q, Unsupported,
+};
 use crate::ir::{Bool, ChainWalk};
 use crate::resolve::{Resolver, ServiceProto};
 use crate::target::{LinkType, Mode, Target};
@@ -176,8 +179,8 @@ fn bcmp(off: u32, bytes: &[u8]) -> Bool {
     Bool::all(parts)
 }
 
-fn err<T>(msg: impl Into<String>, span: &Span) -> R<T> {
-    Err(Error::new(msg, span.clone()))
+fn err<T>(kind: impl Into<ErrorKind>, span: &Span) -> R<T> {
+    Err(Error::new(kind, span.clone()))
 }
 
 impl<'a> Lower<'a> {
@@ -265,7 +268,7 @@ impl<'a> Lower<'a> {
             return match proto {
                 ETHERTYPE_IP => Ok(bos.and(mcmp(self.nl(), B, 0xf0, 0x40))),
                 ETHERTYPE_IPV6 => Ok(bos.and(mcmp(self.nl(), B, 0xf0, 0x60))),
-                _ => err("unsupported protocol over mpls", span),
+                _ => err(Unsupported::ProtoOverMpls, span),
             };
         }
         Ok(match self.link {
@@ -384,7 +387,12 @@ impl<'a> Lower<'a> {
             Some((area as u32, node as u32))
         });
         let Some((area, node)) = parsed else {
-            return err(format!("invalid DECnet address '{}'", text), span);
+            return err(
+                BadAddress::InvalidDecnet {
+                    text: text.to_string(),
+                },
+                span,
+            );
         };
         self.decnet_addr(((area << 10) & 0xfc00) | (node & 0x3ff), dir, span)
     }
@@ -411,15 +419,14 @@ impl<'a> Lower<'a> {
         Ok(self.linktype(ETHERTYPE_DN, span)?.and(b))
     }
 
-    fn need_ether(&self, what: &str, span: &Span) -> R<()> {
+    fn need_ether(&self, what: &'static str, span: &Span) -> R<()> {
         // Behind `pppoes` the link is PPP: no MAC addresses there.
         if self.target.linktype != LinkType::En10mb || matches!(self.link, LinkField::Ppp(_)) {
             return err(
-                format!(
-                    "{} supported only on Ethernet (this is {})",
-                    what,
-                    self.target.linktype.name()
-                ),
+                ErrorKind::NoSupportForLinkType {
+                    what: LinkFeature::Ethernet(what),
+                    linktype: self.link_name(),
+                },
                 span,
             );
         }
@@ -448,7 +455,7 @@ impl<'a> Lower<'a> {
         mask: u32,
         proto: Option<Proto>,
         dir: Option<Dir>,
-        what: &str,
+        what: &'static str,
         span: &Span,
     ) -> R<Bool> {
         let dir = dir.unwrap_or(Dir::Or);
@@ -477,9 +484,21 @@ impl<'a> Lower<'a> {
             Some(Proto::Ip) => op(ETHERTYPE_IP, 12, 16),
             Some(Proto::Arp) => op(ETHERTYPE_ARP, 14, 24),
             Some(Proto::Rarp) => op(ETHERTYPE_RARP, 14, 24),
-            Some(Proto::Link) => err(format!("link-level {} given an IPv4 address", what), span),
-            Some(Proto::Ip6) => err(format!("'ip6' modifier applied to ip {}", what), span),
-            Some(p) => err(format!("'{}' modifier applied to {}", p.name(), what), span),
+            Some(Proto::Link) => err(Q::LinkLevelIpv4 { what }, span),
+            Some(Proto::Ip6) => err(
+                Q::ModifierApplied {
+                    modifier: "ip6",
+                    to: Applied::Ip(what),
+                },
+                span,
+            ),
+            Some(p) => err(
+                Q::ModifierApplied {
+                    modifier: p.name(),
+                    to: Applied::Plain(what),
+                },
+                span,
+            ),
         }
     }
 
@@ -489,15 +508,17 @@ impl<'a> Lower<'a> {
         mask: &[u8; 16],
         proto: Option<Proto>,
         dir: Option<Dir>,
-        what: &str,
+        what: &'static str,
         span: &Span,
     ) -> R<Bool> {
         match proto {
             None | Some(Proto::Ip6) => {}
-            Some(Proto::Ip) => return err(format!("'ip' modifier applied to ip6 {}", what), span),
             Some(p) => {
                 return err(
-                    format!("'{}' modifier applied to ip6 {}", p.name(), what),
+                    Q::ModifierApplied {
+                        modifier: p.name(),
+                        to: Applied::Ip6(what),
+                    },
                     span,
                 )
             }
@@ -590,11 +611,14 @@ impl<'a> Lower<'a> {
             Stp => self.linktype(LLCSAP_8021D, span),
             Ipx => self.linktype(LLCSAP_IPX, span),
             Netbeui => self.linktype(LLCSAP_NETBEUI, span),
-            Link => err(
-                "'link' (or 'ether') needs a qualifier or an index here",
+            Link => err(Q::LinkNeedsQualifier, span),
+            Radio => err(
+                ErrorKind::NoSupportForLinkType {
+                    what: LinkFeature::Radio,
+                    linktype: self.target.linktype.name(),
+                },
                 span,
             ),
-            Radio => err("'radio' supported only on 802.11 radio captures", span),
         }
     }
 
@@ -686,16 +710,15 @@ impl<'a> Lower<'a> {
                 id,
                 id_span,
                 inherited,
-            } => self.qualified(quals, id, id_span).map_err(|mut e| {
+            } => self.qualified(quals, id, id_span).map_err(|e| {
                 if *inherited {
                     // `host a or port 80 or b`: say where `b`'s qualifiers came from.
-                    e.message = format!(
-                        "{} (it takes the qualifiers '{}' of the primitive before it)",
-                        e.message,
-                        quals.describe()
-                    );
+                    e.note(Note::InheritedQualifiers {
+                        quals: quals.describe(),
+                    })
+                } else {
+                    e
                 }
-                e
             }),
             Prim::Proto(p) => self.proto_abbrev(*p, span),
             Prim::Broadcast(proto) => self.broadcast(*proto, span),
@@ -722,17 +745,30 @@ impl<'a> Lower<'a> {
                     (Mode::Offline, Some(LinkType::LinuxSll2)) => cmp(10, B, PACKET_OUTGOING),
                     (Mode::Offline, _) => {
                         return err(
-                            format!("'inbound'/'outbound' need the packet direction, which {} captures do not record", self.link_name()),
+                            ErrorKind::NoSupportForLinkType {
+                                what: LinkFeature::Direction,
+                                linktype: self.link_name(),
+                            },
                             span,
                         )
                     }
                 };
-                Ok(if *p == Prim::Inbound { outgoing.not() } else { outgoing })
+                Ok(if *p == Prim::Inbound {
+                    outgoing.not()
+                } else {
+                    outgoing
+                })
             }
             Prim::Ifindex(n) => match (self.target.mode, self.cooked_header()) {
                 (Mode::Kernel, _) => Ok(Bool::test(vec![anc(SKF_AD_IFINDEX)], JMP | JEQ | K, *n)),
                 (Mode::Offline, Some(LinkType::LinuxSll2)) => Ok(cmp(4, W, *n)),
-                _ => err(format!("'ifindex' supported only on LINUX_SLL2 captures and live capture (this is {})", self.link_name()), span),
+                _ => err(
+                    ErrorKind::NoSupportForLinkType {
+                        what: LinkFeature::Ifindex,
+                        linktype: self.link_name(),
+                    },
+                    span,
+                ),
             },
             Prim::Vlan(id) => self.vlan(*id, span),
             Prim::Mpls(label) => self.mpls(*label, span),
@@ -772,7 +808,13 @@ impl<'a> Lower<'a> {
                 if self.target.linktype != LinkType::En10mb
                     || matches!(self.link, LinkField::Ppp(_))
                 {
-                    return err("not a broadcast link", span);
+                    return err(
+                        ErrorKind::NoSupportForLinkType {
+                            what: LinkFeature::Broadcast,
+                            linktype: self.link_name(),
+                        },
+                        span,
+                    );
                 }
                 Ok(self.has_mac_header().and(bcmp(self.off_ll, &[0xff; 6])))
             }
@@ -783,13 +825,7 @@ impl<'a> Lower<'a> {
                 let b = mcmp(dst, W, hostmask, 0).or(mcmp(dst, W, hostmask, hostmask));
                 Ok(self.linktype(ETHERTYPE_IP, span)?.and(b))
             }
-            Some(p) => err(
-                format!(
-                    "only link-layer/IP broadcast filters supported, not '{}'",
-                    p.name()
-                ),
-                span,
-            ),
+            Some(p) => err(Unsupported::Broadcast { proto: p.name() }, span),
         }
     }
 
@@ -800,7 +836,10 @@ impl<'a> Lower<'a> {
                     || matches!(self.link, LinkField::Ppp(_))
                 {
                     return err(
-                        "link-layer multicast filters supported only on Ethernet",
+                        ErrorKind::NoSupportForLinkType {
+                            what: LinkFeature::Multicast,
+                            linktype: self.link_name(),
+                        },
                         span,
                     );
                 }
@@ -820,26 +859,23 @@ impl<'a> Lower<'a> {
                     .linktype(ETHERTYPE_IPV6, span)?
                     .and(cmp(self.nl() + 24, B, 255)))
             }
-            Some(p) => err(
-                format!(
-                    "only link-layer/IP/IPv6 multicast filters supported, not '{}'",
-                    p.name()
-                ),
-                span,
-            ),
+            Some(p) => err(Unsupported::Multicast { proto: p.name() }, span),
         }
     }
 
     fn vlan(&mut self, id: Option<u32>, span: &Span) -> R<Bool> {
-        check_max(id, 4095, "VLAN tag", span)?;
+        check_max(id, 4095, Field::VlanTag, span)?;
         let LinkField::Ether(off) = self.link else {
             return err(
-                format!("no VLAN support for {}", self.target.linktype.name()),
+                ErrorKind::NoSupportForLinkType {
+                    what: LinkFeature::Vlan,
+                    linktype: self.target.linktype.name(),
+                },
                 span,
             );
         };
         if self.mpls_depth > 0 {
-            return err("'vlan' after 'mpls' is not supported", span);
+            return err(Unsupported::VlanAfterMpls, span);
         }
         // Written against the frame as stored; on a live socket whose kernel stripped the
         // tag, `kernel_view` turns the reads of bytes 12..16 into metadata loads.
@@ -862,7 +898,7 @@ impl<'a> Lower<'a> {
     /// only known at run time; see [`crate::geneve`].
     fn geneve(&mut self, vni: Option<u32>, span: &Span) -> R<Bool> {
         use crate::geneve::{self as g, VIRT_LL, VIRT_LT, VIRT_NL};
-        check_max(vni, 0xff_ffff, "Geneve VNI", span)?;
+        check_max(vni, 0xff_ffff, Field::GeneveVni, span)?;
         let nl = self.nl();
         let vni_test = |off: Vec<Insn>| match vni {
             Some(v) => Bool::test(off, JMP | JEQ | K, v << 8),
@@ -924,7 +960,7 @@ impl<'a> Lower<'a> {
     /// (the IP header's length varies), so it shares `geneve`'s virtual offsets.
     fn vxlan(&mut self, vni: Option<u32>, span: &Span) -> R<Bool> {
         use crate::geneve::{self as g, VIRT_LL, VIRT_LT, VIRT_NL};
-        check_max(vni, 0xff_ffff, "VXLAN VNI", span)?;
+        check_max(vni, 0xff_ffff, Field::VxlanVni, span)?;
         let nl = self.nl();
         let vni_test = |off: Vec<Insn>| match vni {
             Some(v) => Bool::test(off, JMP | JEQ | K, v << 8),
@@ -1007,26 +1043,23 @@ impl<'a> Lower<'a> {
     }
 
     fn mpls(&mut self, label: Option<u32>, span: &Span) -> R<Bool> {
-        check_max(label, 0xfffff, "MPLS label", span)?;
+        check_max(label, 0xfffff, Field::MplsLabel, span)?;
         let b = if self.mpls_depth > 0 {
             // Only if the label before this one was not the bottom of the stack.
             cmp_op(self.nl() - 2, B, None, JSET, 1).not()
         } else {
             match self.link {
                 LinkField::Ether(_) => self.linktype(ETHERTYPE_MPLS, span)?,
-                LinkField::Sll(_) | LinkField::Anc => {
+                LinkField::Sll(_) | LinkField::Anc | LinkField::Raw | LinkField::Ip(_) => {
                     return err(
-                        format!("no MPLS support for {}", self.target.linktype.name()),
+                        ErrorKind::NoSupportForLinkType {
+                            what: LinkFeature::Mpls,
+                            linktype: self.target.linktype.name(),
+                        },
                         span,
                     )
                 }
                 LinkField::Ppp(off) => cmp(off, H, 0x0281),
-                LinkField::Raw | LinkField::Ip(_) => {
-                    return err(
-                        format!("no MPLS support for {}", self.target.linktype.name()),
-                        span,
-                    )
-                }
             }
         };
         let b = match label {
@@ -1039,7 +1072,7 @@ impl<'a> Lower<'a> {
     }
 
     fn pppoes(&mut self, sess: Option<u32>, span: &Span) -> R<Bool> {
-        check_max(sess, 0xffff, "PPPoE session number", span)?;
+        check_max(sess, 0xffff, Field::PppoeSession, span)?;
         let b = self.linktype(ETHERTYPE_PPPOES, span)?;
         let b = match sess {
             Some(s) => b.and(mcmp(self.off_linkpl, W, 0xffff, s)),
@@ -1056,7 +1089,10 @@ impl<'a> Lower<'a> {
     fn llc(&self, kind: Option<&str>, span: &Span) -> R<Bool> {
         let LinkField::Ether(off) = self.link else {
             return err(
-                format!("'llc' not supported for {}", self.target.linktype.name()),
+                ErrorKind::NoSupportForLinkType {
+                    what: LinkFeature::Llc,
+                    linktype: self.target.linktype.name(),
+                },
                 span,
             );
         };
@@ -1083,7 +1119,7 @@ impl<'a> Lower<'a> {
                 "test" => mcmp(ctl, B, 0xef, 0xe3),
                 "xid" => mcmp(ctl, B, 0xef, 0xaf),
                 "frmr" => mcmp(ctl, B, 0xef, 0x87),
-                other => return err(format!("unknown LLC type name \"{}\"", other), span),
+                other => return err(unknown(Named::LlcType, other), span),
             },
         };
         Ok(llc.and(extra))
@@ -1102,12 +1138,12 @@ impl<'a> Lower<'a> {
                 None | Some(Kind::Host) if proto == Some(Proto::Link) => {
                     self.ether_host(mac, dir, span)
                 }
-                None | Some(Kind::Host) => err(
-                    "ethernet address used in non-ether expression: write 'ether host'",
-                    span,
-                ),
+                None | Some(Kind::Host) => err(Q::EtherAddressWithoutEther, span),
                 Some(k) => err(
-                    format!("'{}' applied to an Ethernet address", k.name()),
+                    Q::ModifierApplied {
+                        modifier: k.name(),
+                        to: Applied::EtherAddress,
+                    },
                     span,
                 ),
             },
@@ -1122,44 +1158,45 @@ impl<'a> Lower<'a> {
                 match kind {
                     None | Some(Kind::Host) | Some(Kind::Net) => self.decnet_host(&text, dir, span),
                     Some(k) => err(
-                        format!("'{}' modifier applied to a DECnet address", k.name()),
+                        Q::ModifierApplied {
+                            modifier: k.name(),
+                            to: Applied::DecnetAddress,
+                        },
                         span,
                     ),
                 }
             }
-            Id::Dotted(t) => err(format!("invalid IPv4 address '{}'", t), span),
+            Id::Dotted(t) => err(BadAddress::InvalidIpv4 { text: t.clone() }, span),
             Id::V4 { addr, bits } => {
                 let (v, mask) = match kind {
                     Some(Kind::Net) => promote_net(*addr),
                     None | Some(Kind::Host) => shift_host(*addr, *bits),
                     Some(k) => {
                         return err(
-                            format!("'{}' modifier applied to IP address", k.name()),
+                            Q::ModifierApplied {
+                                modifier: k.name(),
+                                to: Applied::IpAddress,
+                            },
                             span,
                         )
                     }
                 };
                 if proto == Some(Proto::Link) {
-                    return err(
-                        "illegal link layer address: use an Ethernet address with 'ether'",
-                        span,
-                    );
+                    return err(Q::IpAddressWithEther, span);
                 }
                 self.host4(v, mask, proto, dir, kind_name, span)
             }
             Id::V4Prefix { addr, bits, len } => {
                 let n = addr.checked_shl(32 - bits).unwrap_or(0);
                 if *len > 32 {
-                    return err("mask length must be <= 32", span);
+                    return err(BadAddress::MaskTooLong { max: 32 }, span);
                 }
                 let m = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
                 if n & !m != 0 {
                     return err(
-                        format!(
-                            "non-network bits set in \"{}/{}\"",
-                            ipv4_text(n, *bits),
-                            len
-                        ),
+                        BadAddress::NonNetworkBits {
+                            net: format!("{}/{}", ipv4_text(n, *bits), len),
+                        },
                         span,
                     );
                 }
@@ -1170,11 +1207,9 @@ impl<'a> Lower<'a> {
                 let n = addr.checked_shl(32 - bits).unwrap_or(0);
                 if n & !mask != 0 {
                     return err(
-                        format!(
-                            "non-network bits set in \"{} mask {}\"",
-                            ipv4_text(n, *bits),
-                            ipv4_text(*mask, 32)
-                        ),
+                        BadAddress::NonNetworkBits {
+                            net: format!("{} mask {}", ipv4_text(n, *bits), ipv4_text(*mask, 32)),
+                        },
                         span,
                     );
                 }
@@ -1186,17 +1221,20 @@ impl<'a> Lower<'a> {
                     self.host6(a, &[0xff; 16], proto, dir, kind_name, span)
                 }
                 Some(k) => err(
-                    format!("'{}' modifier applied to IP address", k.name()),
+                    Q::ModifierApplied {
+                        modifier: k.name(),
+                        to: Applied::IpAddress,
+                    },
                     span,
                 ),
             },
             Id::V6Prefix(a, len) => {
                 if *len > 128 {
-                    return err("mask length must be <= 128", span);
+                    return err(BadAddress::MaskTooLong { max: 128 }, span);
                 }
                 let m = v6_mask(*len);
                 if a.iter().zip(m.iter()).any(|(a, m)| a & !m != 0) {
-                    return err("non-network bits set in the IPv6 address/prefix", span);
+                    return err(BadAddress::NonNetworkBitsV6, span);
                 }
                 // libpcap's gen_mcode6: a host may carry /128 (its own address, whole).
                 if matches!(kind, None | Some(Kind::Host)) && *len == 128 {
@@ -1226,10 +1264,7 @@ impl<'a> Lower<'a> {
         match kind {
             None | Some(Kind::Host) => {
                 if proto == Some(Proto::Link) {
-                    return err(
-                        "illegal link layer address: use an Ethernet address with 'ether'",
-                        span,
-                    );
+                    return err(Q::IpAddressWithEther, span);
                 }
                 self.host4(n, u32::MAX, proto, dir, "host", span)
             }
@@ -1239,32 +1274,35 @@ impl<'a> Lower<'a> {
             }
             Some(Kind::Port) => {
                 if n > 65535 {
-                    return err(format!("illegal port number {} > 65535", n), span);
+                    return err(ErrorKind::PortTooLarge { port: n }, span);
                 }
                 let ipp = self.port_proto(proto, "port", span)?;
                 self.port(n, n, ipp, dir, span)
             }
             Some(Kind::PortRange) => {
                 if n > 65535 {
-                    return err(format!("illegal port number {} > 65535", n), span);
+                    return err(ErrorKind::PortTooLarge { port: n }, span);
                 }
                 let ipp = self.port_proto(proto, "portrange", span)?;
                 self.port(n, n, ipp, dir, span)
             }
             Some(Kind::Proto) => self.proto_num(n, proto, span),
             Some(Kind::Protochain) => self.protochain(n, proto, span),
-            Some(Kind::Gateway) => err("'gateway' requires a host name", span),
+            Some(Kind::Gateway) => err(Q::GatewayNeedsName, span),
         }
     }
 
-    fn port_proto(&self, proto: Option<Proto>, what: &str, span: &Span) -> R<Option<u32>> {
+    fn port_proto(&self, proto: Option<Proto>, what: &'static str, span: &Span) -> R<Option<u32>> {
         match proto {
             None => Ok(None),
             Some(Proto::Tcp) => Ok(Some(IPPROTO_TCP)),
             Some(Proto::Udp) => Ok(Some(IPPROTO_UDP)),
             Some(Proto::Sctp) => Ok(Some(IPPROTO_SCTP)),
             Some(p) => err(
-                format!("illegal qualifier of '{}': '{}'", what, p.name()),
+                Q::IllegalQualifier {
+                    of: what,
+                    qualifier: p.name(),
+                },
                 span,
             ),
         }
@@ -1281,17 +1319,22 @@ impl<'a> Lower<'a> {
             Some(Proto::Iso) => self.iso_proto(n, span),
             // libpcap's gen_proto, Q_ISIS: the PDU type byte, 4 into the IS-IS header.
             Some(Proto::Isis) => self.isis_pdu(&[n], span),
-            Some(p) => err(format!("'proto' qualifier applied to '{}'", p.name()), span),
+            Some(p) => err(
+                Q::QualifierApplied {
+                    qualifier: "proto",
+                    proto: p.name(),
+                },
+                span,
+            ),
         }
     }
 
     fn protochain(&mut self, n: u32, proto: Option<Proto>, span: &Span) -> R<Bool> {
         if self.geneve {
             return err(
-                format!(
-                    "'protochain' not supported with variable length headers (after '{}')",
-                    self.tunnel
-                ),
+                Unsupported::ProtochainInTunnel {
+                    tunnel: self.tunnel,
+                },
                 span,
             );
         }
@@ -1326,7 +1369,10 @@ impl<'a> Lower<'a> {
             Some(Proto::Ip) => v4(self),
             Some(Proto::Ip6) => v6(self),
             Some(p) => err(
-                format!("'protochain' qualifier applied to '{}'", p.name()),
+                Q::QualifierApplied {
+                    qualifier: "protochain",
+                    proto: p.name(),
+                },
                 span,
             ),
         }
@@ -1345,7 +1391,7 @@ impl<'a> Lower<'a> {
             None | Some(Kind::Host) => {
                 if proto == Some(Proto::Link) {
                     let Some(mac) = self.resolver.ether_host(name) else {
-                        return err(format!("unknown ether host '{}'", name), span);
+                        return err(unknown(Named::EtherHost, name), span);
                     };
                     return self.ether_host(&mac, dir, span);
                 }
@@ -1362,7 +1408,7 @@ impl<'a> Lower<'a> {
                     vec![]
                 };
                 if v4.is_empty() && v6.is_empty() {
-                    return err(format!("unknown host '{}'", name), span);
+                    return err(unknown(Named::Host, name), span);
                 }
                 let mut b = Bool::Const(false);
                 for a in v4 {
@@ -1383,7 +1429,7 @@ impl<'a> Lower<'a> {
             Some(Kind::Net) => {
                 // libpcap takes network number 0 (`default`) for "unknown".
                 let Some(n) = self.resolver.network(name).filter(|&n| n != 0) else {
-                    return err(format!("unknown network '{}'", name), span);
+                    return err(unknown(Named::Network, name), span);
                 };
                 let (v, m) = promote_net(n);
                 self.host4(v, m, proto, dir, "net", span)
@@ -1396,30 +1442,29 @@ impl<'a> Lower<'a> {
             Some(Kind::PortRange) => {
                 let want = self.port_proto(proto, "portrange", span)?;
                 let (lo, hi, real) = self.port_range(name, span)?;
-                let real = check_proto(want, real, &format!("port in range '{}'", name), span)?;
+                let real = check_proto(want, real, Named::PortInRange, name, span)?;
                 self.port(lo, hi, real, dir, span)
             }
             Some(Kind::Proto) => {
                 let n = match proto {
                     Some(Proto::Link) => match ether_proto_name(name) {
                         Some(n) => n,
-                        None => return err(format!("unknown ether proto '{}'", name), span),
+                        None => return err(unknown(Named::EtherProto, name), span),
                     },
                     Some(Proto::Iso) => match name {
                         "clnp" => ISO8473_CLNP,
                         "esis" | "es-is" => ISO9542_ESIS,
                         "isis" | "is-is" => ISO10589_ISIS,
-                        _ => return err(format!("unknown osi proto '{}'", name), span),
+                        _ => return err(unknown(Named::OsiProto, name), span),
                     },
                     _ => match self.ip_proto_name(name) {
                         Some(n) => n,
                         None => {
-                            let what = match proto {
-                                Some(Proto::Ip6) => "ip6 proto",
-                                Some(Proto::Ip) => "ip proto",
-                                _ => "proto",
+                            let qualified = match proto {
+                                Some(p @ (Proto::Ip6 | Proto::Ip)) => Some(p.name()),
+                                _ => None,
                             };
-                            return err(format!("unknown {} '{}'", what, name), span);
+                            return err(unknown(Named::Proto(qualified), name), span);
                         }
                     },
                 };
@@ -1427,7 +1472,7 @@ impl<'a> Lower<'a> {
             }
             Some(Kind::Protochain) => match self.ip_proto_name(name) {
                 Some(n) => self.protochain(n, proto, span),
-                None => err(format!("unknown protocol '{}'", name), span),
+                None => err(unknown(Named::Protocol, name), span),
             },
             Some(Kind::Gateway) => self.gateway(name, proto, span),
         }
@@ -1469,24 +1514,21 @@ impl<'a> Lower<'a> {
     /// restricts the match to that protocol.
     fn service(&self, name: &str, want: Option<u32>, span: &Span) -> R<(u32, Option<u32>)> {
         let Some((port, real)) = self.name_to_port(name) else {
-            return err(format!("unknown port '{}'", name), span);
+            return err(unknown(Named::Port, name), span);
         };
-        Ok((
-            port,
-            check_proto(want, real, &format!("port '{}'", name), span)?,
-        ))
+        Ok((port, check_proto(want, real, Named::Port, name, span)?))
     }
 
     /// `portrange A-B` as libpcap's `pcap_nametoportrange`: two decimal numbers (checked),
     /// else two names or numbers (not checked); the range's protocol is the one both ends
     /// share.
     fn port_range(&self, name: &str, span: &Span) -> R<(u32, u32, Option<u32>)> {
-        let unknown = || err(format!("unknown port in range '{}'", name), span);
+        let unknown = || err(unknown(Named::PortInRange, name), span);
         let (p1, p2, real) = match scan_decimal_range(name) {
             Some((a, b)) => {
                 for p in [a, b] {
                     if p > 65535 {
-                        return err(format!("illegal port number {} > 65535", p), span);
+                        return err(ErrorKind::PortTooLarge { port: p }, span);
                     }
                 }
                 (a, b, None)
@@ -1513,27 +1555,35 @@ impl<'a> Lower<'a> {
         let protos = match proto {
             None => vec![Proto::Ip, Proto::Arp, Proto::Rarp],
             Some(p @ (Proto::Ip | Proto::Arp | Proto::Rarp)) => vec![p],
-            Some(_) => return err("illegal modifier of 'gateway'", span),
+            Some(p) => {
+                return err(
+                    Q::IllegalQualifier {
+                        of: "gateway",
+                        qualifier: p.name(),
+                    },
+                    span,
+                )
+            }
         };
         self.need_ether("'gateway'", span)?;
         // The MAC and the addresses would come from different layers.
         if self.mpls_depth > 0 {
-            return err("'gateway' cannot be used within MPLS", span);
+            return err(Unsupported::GatewayWithin { what: "MPLS" }, span);
         }
         if self.geneve {
-            let name = if self.tunnel == "vxlan" {
+            let what = if self.tunnel == "vxlan" {
                 "VXLAN"
             } else {
                 "Geneve"
             };
-            return err(format!("'gateway' cannot be used within {name}"), span);
+            return err(Unsupported::GatewayWithin { what }, span);
         }
         let Some(mac) = self.resolver.ether_host(name) else {
-            return err(format!("unknown ether host '{}'", name), span);
+            return err(unknown(Named::EtherHost, name), span);
         };
         let addrs = dedup(self.resolver.host_v4(name));
         if addrs.is_empty() {
-            return err(format!("unknown host '{}'", name), span);
+            return err(unknown(Named::Host, name), span);
         }
         let ether = self.ether_host(&mac, None, span)?;
         let mut through = Bool::Const(false);
@@ -1630,7 +1680,9 @@ impl<'a> Lower<'a> {
     fn slot(&mut self, span: &Span) -> R<u32> {
         if self.slots >= crate::geneve::FIRST_SLOT {
             return err(
-                "expression too complex: more than 16 intermediate values",
+                Limit::Values {
+                    max: crate::geneve::FIRST_SLOT,
+                },
                 span,
             );
         }
@@ -1711,20 +1763,17 @@ impl<'a> Lower<'a> {
                 match op {
                     ArOp::Mul | ArOp::And if k == 0 => return Ok((lc, zero)),
                     ArOp::Div | ArOp::Mod if k == 0 => {
-                        let msg = if op == ArOp::Div {
-                            "division by zero"
+                        let kind = if op == ArOp::Div {
+                            ErrorKind::DivisionByZero
                         } else {
-                            "modulus by zero"
+                            ErrorKind::ModulusByZero
                         };
-                        return Ok((lc, self.defer(s, code, k, msg, span)));
+                        return Ok((lc, self.defer(s, code, k, kind, span)));
                     }
                     // libpcap's optimizer turns `lsh x` with a known X into `lsh #k` and
                     // refuses k > 31 (with a constant left side it folds to 0 instead).
                     ArOp::Lsh | ArOp::Rsh if k > 31 => {
-                        return Ok((
-                            lc,
-                            self.defer(s, code, k, "shift by more than 31 bits", span),
-                        ))
+                        return Ok((lc, self.defer(s, code, k, ErrorKind::ShiftTooLarge, span)))
                     }
                     _ => {
                         s.push(Insn::stmt(ALU | code | K, k));
@@ -1760,9 +1809,16 @@ impl<'a> Lower<'a> {
 
     /// `s` followed by `op #k`, which the kernel refuses: an error if it is still reachable
     /// after optimization (see `deferred`).
-    fn defer(&mut self, mut s: Vec<Insn>, code: u16, k: u32, msg: &str, span: &Span) -> Vec<Insn> {
+    fn defer(
+        &mut self,
+        mut s: Vec<Insn>,
+        code: u16,
+        k: u32,
+        kind: ErrorKind,
+        span: &Span,
+    ) -> Vec<Insn> {
         let insn = Insn::stmt(ALU | code | K, k);
-        self.deferred.push((insn, Error::new(msg, span.clone())));
+        self.deferred.push((insn, Error::new(kind, span.clone())));
         s.push(insn);
         s
     }
@@ -1832,11 +1888,7 @@ impl<'a> Lower<'a> {
         };
         match field {
             Some(f) => Ok(anc(f)),
-            None => err(
-                "only the whole packet type, ARPHRD type, protocol and (SLL2) interface index \
-                 fields of the cooked header can be read on the kernel's cooked 'any' socket",
-                span,
-            ),
+            None => err(KernelView::CookedField, span),
         }
     }
 
@@ -1872,7 +1924,7 @@ impl<'a> Lower<'a> {
                         .and(cmp(self.nl() + 6, B, IPPROTO_ICMPV6));
                 (self.nl() + 40, Bool::Const(true), c, false)
             }
-            p => return err(format!("'{}[...]' is not supported", p.name()), span),
+            p => return err(Unsupported::PacketAccess { proto: p.name() }, span),
         };
         // A constant offset is folded into the load, except a huge one under a transport
         // header: libpcap adds it to the header length in A, where it wraps around.
@@ -1952,11 +2004,9 @@ fn validate(a: &Arith) -> R<()> {
             validate(l)?;
             validate(r)?;
             match (op, first_constant(r)) {
-                (ArOp::Div, Some(0)) => err("division by zero", span),
-                (ArOp::Mod, Some(0)) => err("modulus by zero", span),
-                (ArOp::Lsh | ArOp::Rsh, Some(k)) if k > 31 => {
-                    err("shift by more than 31 bits", span)
-                }
+                (ArOp::Div, Some(0)) => err(ErrorKind::DivisionByZero, span),
+                (ArOp::Mod, Some(0)) => err(ErrorKind::ModulusByZero, span),
+                (ArOp::Lsh | ArOp::Rsh, Some(k)) if k > 31 => err(ErrorKind::ShiftTooLarge, span),
                 _ => Ok(()),
             }
         }
@@ -1977,14 +2027,17 @@ fn first_constant(a: &Arith) -> Option<u32> {
 }
 
 /// `a/len` and `a mask m` only follow `net` (libpcap's messages otherwise).
-fn net_only(kind: Option<Kind>, form: &str, span: &Span) -> R<()> {
+fn net_only(kind: Option<Kind>, form: &'static str, span: &Span) -> R<()> {
     match kind {
         Some(Kind::Net) => Ok(()),
         Some(k @ (Kind::Port | Kind::PortRange | Kind::Proto | Kind::Protochain)) => err(
-            format!("'{}' modifier applied to IP address and {}", k.name(), form),
+            Q::ModifierApplied {
+                modifier: k.name(),
+                to: Applied::IpNet(form),
+            },
             span,
         ),
-        _ => err("Mask syntax for networks only", span),
+        _ => err(Q::MaskNotNet, span),
     }
 }
 
@@ -2000,24 +2053,45 @@ fn dedup<T: PartialEq>(v: Vec<T>) -> Vec<T> {
 }
 
 /// libpcap's range checks on `vlan`, `mpls`, `pppoes` and `geneve` numbers.
-fn check_max(v: Option<u32>, max: u32, what: &str, span: &Span) -> R<()> {
+fn check_max(v: Option<u32>, max: u32, what: Field, span: &Span) -> R<()> {
     match v {
-        Some(v) if v > max => err(format!("{} {} greater than maximum {}", what, v, max), span),
+        Some(value) if value > max => err(ErrorKind::ValueTooLarge { what, value, max }, span),
         _ => Ok(()),
     }
 }
 
 /// A port's protocol against the one asked for (`udp port ssh` is an error: ssh is TCP).
-fn check_proto(want: Option<u32>, real: Option<u32>, what: &str, span: &Span) -> R<Option<u32>> {
+fn check_proto(
+    want: Option<u32>,
+    real: Option<u32>,
+    what: Named,
+    port: &str,
+    span: &Span,
+) -> R<Option<u32>> {
     let name = |p| match p {
         IPPROTO_TCP => "tcp",
         IPPROTO_UDP => "udp",
         _ => "sctp",
     };
     match (want, real) {
-        (Some(w), Some(r)) if w != r => err(format!("{} is {}", what, name(r)), span),
+        (Some(w), Some(r)) if w != r => err(
+            Q::PortProtocol {
+                what,
+                port: port.to_string(),
+                proto: name(r),
+            },
+            span,
+        ),
         (Some(w), _) => Ok(Some(w)),
         (None, r) => Ok(r),
+    }
+}
+
+/// `unknown {what} '{name}'`.
+fn unknown(what: Named, name: &str) -> ErrorKind {
+    ErrorKind::Unknown {
+        what,
+        name: name.to_string(),
     }
 }
 

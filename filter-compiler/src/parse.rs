@@ -12,7 +12,10 @@
 //!   (`a + b ^ c + d` is `a + (b ^ (c + d))`, `2 * 3 % 4` is `2 * (3 % 4)`).
 
 use crate::ast::*;
-use crate::error::Error;
+use crate::error::{
+    BadAddress, BadToken, Error, ErrorKind as EKind, Expected, Found, Limit, Note, Syntax,
+    Unsupported,
+};
 use nom::error::{ErrorKind, FromExternalError, ParseError};
 use nom::{IResult, Parser};
 use nom_language::precedence::{binary_op, precedence, unary_op, Assoc, Operation};
@@ -27,14 +30,17 @@ type PResult<'a, T> = IResult<In<'a>, T, PErr>;
 #[derive(Clone, Debug)]
 pub struct PErr {
     span: Span,
-    msg: Option<String>,
+    kind: Option<EKind>,
+    /// A hint for the user, after the caret.
+    note: Option<Note>,
 }
 
 impl<'a> ParseError<In<'a>> for PErr {
     fn from_error_kind(input: In<'a>, _: ErrorKind) -> Self {
         PErr {
             span: token_span(input),
-            msg: None,
+            kind: None,
+            note: None,
         }
     }
     fn append(_: In<'a>, _: ErrorKind, other: Self) -> Self {
@@ -43,7 +49,7 @@ impl<'a> ParseError<In<'a>> for PErr {
     fn or(self, other: Self) -> Self {
         // Keep the error that got furthest; it names the token the user must fix.
         if other.span.start > self.span.start
-            || (other.span.start == self.span.start && self.msg.is_none())
+            || (other.span.start == self.span.start && self.kind.is_none())
         {
             other
         } else {
@@ -58,17 +64,52 @@ impl<'a> FromExternalError<In<'a>, PErr> for PErr {
     }
 }
 
-fn fail_at<T>(span: Span, msg: impl Into<String>) -> Result<T, nom::Err<PErr>> {
+fn fail_at<T>(span: Span, kind: impl Into<EKind>) -> Result<T, nom::Err<PErr>> {
     Err(nom::Err::Failure(PErr {
         span,
-        msg: Some(msg.into()),
+        kind: Some(kind.into()),
+        note: None,
     }))
+}
+
+/// As [`fail_at`], with a hint about the token found (`t`, written `text`) when it looks
+/// like what was expected but is not: a keyword where a name may be (`ip proto tcp`), twelve
+/// hex digits (a MAC address) where a number may be.
+fn fail_found<T>(
+    span: Span,
+    kind: impl Into<EKind>,
+    t: &Tok,
+    text: &str,
+    name: bool,
+) -> Result<T, nom::Err<PErr>> {
+    let note = match t {
+        Tok::Kw(_) if name => Some(Note::KeywordAsName {
+            keyword: text.to_string(),
+        }),
+        Tok::Eid(_) if text.len() == 12 => Some(Note::ReadAsMac),
+        _ => None,
+    };
+    Err(nom::Err::Failure(PErr {
+        span,
+        kind: Some(kind.into()),
+        note,
+    }))
+}
+
+/// `expected {what} after '{after}'[, found {found}]`.
+fn expected(what: Expected, after: impl Into<String>, found: Option<Found>) -> Syntax {
+    Syntax::Expected {
+        what,
+        after: after.into(),
+        found,
+    }
 }
 
 fn backtrack<T>(i: In) -> Result<T, nom::Err<PErr>> {
     Err(nom::Err::Error(PErr {
         span: token_span(i),
-        msg: None,
+        kind: None,
+        note: None,
     }))
 }
 
@@ -428,7 +469,7 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
     let Some(c) = s.chars().next() else {
         return Ok((0, Tok::End));
     };
-    let bad = |len: usize, msg: String| fail_at(start..start + len, msg);
+    let bad = |len: usize, kind: EKind| fail_at(start..start + len, kind);
 
     if c == '\\' {
         // `\name`: a name even when it is a keyword (`ip proto \tcp`).
@@ -436,7 +477,7 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
             .find(|c: char| " !()\n\t".contains(c))
             .map_or(s.len(), |n| n + 1);
         if len == 1 {
-            return bad(1, "expected a name after '\\'".into());
+            return bad(1, expected(Expected::Name, "\\", None).into());
         }
         return Ok((len, Tok::Id(s[1..len].to_string())));
     }
@@ -466,12 +507,15 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
                 .unwrap_or(s.len());
             if bogus > 0 && s[..whole].matches(':').count() == 5 && whole > alen {
-                return bad(whole, bad_address(&s[..whole]));
+                return bad(whole, bad_address(&s[..whole]).into());
             }
             if bogus > 0 {
                 return bad(
                     bogus,
-                    format!("bogus ethernet address '{}'", &cand[..bogus]),
+                    BadAddress::BogusEthernet {
+                        text: cand[..bogus].to_string(),
+                    }
+                    .into(),
                 );
             }
         }
@@ -493,7 +537,7 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
                 .find(|c: char| !(c.is_ascii_alphanumeric() || ":.".contains(c)))
                 .unwrap_or(s.len());
             if s[..alen].matches(':').count() >= 2 {
-                return bad(alen, bad_address(&s[..alen]));
+                return bad(alen, bad_address(&s[..alen]).into());
             }
         }
         // A name ends with a letter, digit or dot.
@@ -512,7 +556,7 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
         if w.bytes().all(|b| b.is_ascii_digit()) || is_hex_literal(w) {
             return match parse_num(w) {
                 Ok(n) => Ok((len, Tok::Num(n))),
-                Err(m) => bad(len, m),
+                Err(m) => bad(len, m.into()),
             };
         }
         let parts: Vec<&str> = w.split('.').collect();
@@ -537,7 +581,7 @@ fn scan(s: &str, start: usize) -> Result<(usize, Tok), nom::Err<PErr>> {
             .unwrap_or(s.len());
         return non_ascii(&s[..wlen], start);
     }
-    bad(c.len_utf8(), format!("unexpected character '{}'", c))
+    bad(c.len_utf8(), BadToken::UnexpectedChar { c }.into())
 }
 
 /// The error for a word with a non-ASCII letter or digit in it: filter words are ASCII.
@@ -545,26 +589,35 @@ fn non_ascii<T>(word: &str, start: usize) -> Result<T, nom::Err<PErr>> {
     let c = word.chars().find(|c| !c.is_ascii()).unwrap_or('?');
     fail_at(
         start..start + word.len(),
-        format!(
-            "'{c}' in '{word}' is not an ASCII letter or digit: keywords and names in a filter \
-             are ASCII"
-        ),
+        BadToken::NonAscii {
+            c,
+            word: word.to_string(),
+        },
     )
 }
 
 /// What is wrong with `a`, a word with two or more colons that is neither a MAC nor an IPv6
 /// address.
-fn bad_address(a: &str) -> String {
+fn bad_address(a: &str) -> BadAddress {
     let groups: Vec<&str> = a.split(':').collect();
     let not_hex = groups
         .iter()
         .find(|g| g.is_empty() || g.len() > 2 || !g.bytes().all(|b| b.is_ascii_hexdigit()));
     match not_hex {
-        Some(g) if groups.len() == 6 && !g.is_empty() => format!(
-            "bad MAC address '{a}': '{g}' is not a hex byte (a MAC address is six, such as \
-             00:1a:2b:3c:4d:5e)"
-        ),
-        _ => format!("bad address '{a}': neither a MAC address nor an IPv6 address"),
+        // Six groups, one of them not a hex byte, and no `::` or long hex group of IPv6.
+        Some(g)
+            if groups.len() == 6
+                && !groups.iter().any(|g| g.is_empty())
+                && !(g.len() > 2 && g.bytes().all(|b| b.is_ascii_hexdigit())) =>
+        {
+            BadAddress::BadMac {
+                text: a.to_string(),
+                group: g.to_string(),
+            }
+        }
+        _ => BadAddress::NeitherMacNorIpv6 {
+            text: a.to_string(),
+        },
     }
 }
 
@@ -598,18 +651,22 @@ fn is_hex_literal(w: &str) -> bool {
 }
 
 /// libpcap's number syntax: decimal, 0x hex, or octal with a leading 0.
-fn parse_num(w: &str) -> Result<u32, String> {
+fn parse_num(w: &str) -> Result<u32, BadToken> {
     let (digits, radix) = if is_hex_literal(w) {
         (&w[2..], 16)
     } else if w.len() > 1 && w.starts_with('0') {
         if w.bytes().any(|b| b > b'7') {
-            return Err(format!("number {} contains non-octal digit", w));
+            return Err(BadToken::NonOctal {
+                number: w.to_string(),
+            });
         }
         (&w[1..], 8)
     } else {
         (w, 10)
     };
-    u32::from_str_radix(digits, radix).map_err(|_| format!("number {} overflows 32 bits", w))
+    u32::from_str_radix(digits, radix).map_err(|_| BadToken::Overflow {
+        number: w.to_string(),
+    })
 }
 
 fn hex_groups(
@@ -665,11 +722,17 @@ fn parse_hid(s: &str, span: &Span) -> Result<(u32, u32), nom::Err<PErr>> {
         let v = parse_num(p).map_err(|m| {
             nom::Err::Failure(PErr {
                 span: span.clone(),
-                msg: Some(m),
+                kind: Some(m.into()),
+                note: None,
             })
         })?;
         if v > 255 {
-            return fail_at(span.clone(), format!("invalid IPv4 address '{}'", s));
+            return fail_at(
+                span.clone(),
+                BadAddress::InvalidIpv4 {
+                    text: s.to_string(),
+                },
+            );
         }
         addr = (addr << 8) | v;
         bits += 8;
@@ -731,10 +794,10 @@ fn peek(i: In) -> Result<(Tok, Span), nom::Err<PErr>> {
     lex(i).map(|(_, t)| t)
 }
 
-fn describe(t: &Tok, span: &Span, src: &str) -> String {
+fn describe(t: &Tok, span: &Span, src: &str) -> Found {
     match t {
-        Tok::End => "end of expression".to_string(),
-        _ => format!("'{}'", src.get(span.clone()).unwrap_or("?")),
+        Tok::End => Found::End,
+        _ => Found::Token(src.get(span.clone()).unwrap_or("?").to_string()),
     }
 }
 
@@ -839,11 +902,10 @@ impl<'s> P<'s> {
             }
             if FOREIGN_KEYWORDS.contains(&k) {
                 return fail_at(
-                    span,
-                    format!(
-                        "'{}' is not supported on the link types bpfdump compiles for",
-                        k
-                    ),
+                    span.clone(),
+                    Unsupported::ForeignKeyword {
+                        keyword: self.src[span].to_string(),
+                    },
                 );
             }
         }
@@ -865,7 +927,8 @@ impl<'s> P<'s> {
             _ => {
                 return Err(nom::Err::Error(PErr {
                     span: ospan,
-                    msg: None,
+                    kind: None,
+                    note: None,
                 }));
             }
         };
@@ -873,13 +936,13 @@ impl<'s> P<'s> {
             Ok(r) => r,
             Err(nom::Err::Error(_)) => {
                 let (t, s) = peek(rest)?;
-                let what = describe(&t, &s, self.src);
-                return fail_at(
-                    s,
-                    format!(
-                        "expected a value after '{}', found {}",
-                        &self.src[ospan], what
-                    ),
+                let found = describe(&t, &s, self.src);
+                return fail_found(
+                    s.clone(),
+                    expected(Expected::Value, &self.src[ospan], Some(found)),
+                    &t,
+                    &self.src[s],
+                    false,
                 );
             }
             Err(x) => return Err(x),
@@ -976,22 +1039,20 @@ impl<'s> P<'s> {
             Err(nom::Err::Error(_)) => {
                 let (t, s) = peek(rest)?;
                 let what = match ctx.as_ref().and_then(|q| q.kind.as_ref()).map(|k| k.0) {
-                    Some(Kind::Port) => "a port number or name",
-                    Some(Kind::PortRange) => "a port range",
-                    Some(Kind::Host) | None => "a host address or name",
-                    Some(Kind::Net) => "a network address",
-                    Some(Kind::Gateway) => "a host name",
-                    Some(Kind::Proto) | Some(Kind::Protochain) => "a protocol number or name",
+                    Some(Kind::Port) => Expected::PortNumberOrName,
+                    Some(Kind::PortRange) => Expected::PortRange,
+                    Some(Kind::Host) | None => Expected::HostAddressOrName,
+                    Some(Kind::Net) => Expected::NetworkAddress,
+                    Some(Kind::Gateway) => Expected::HostName,
+                    Some(Kind::Proto) | Some(Kind::Protochain) => Expected::ProtocolNumberOrName,
                 };
                 let _ = start;
-                fail_at(
+                fail_found(
                     s.clone(),
-                    format!(
-                        "expected {} after '{}', found {}",
-                        what,
-                        &self.src[last],
-                        describe(&t, &s, self.src)
-                    ),
+                    expected(what, &self.src[last], Some(describe(&t, &s, self.src))),
+                    &t,
+                    &self.src[s.clone()],
+                    true,
                 )
             }
             Err(x) => Err(x),
@@ -1067,7 +1128,7 @@ impl<'s> P<'s> {
                 if let Ok((r, _)) = kw("mask")(rest) {
                     let (r, (t2, s2)) = tok(r)?;
                     let Tok::Hid(m) = t2 else {
-                        return fail_at(s2, "expected a dotted netmask after 'mask'");
+                        return fail_at(s2, expected(Expected::DottedNetmask, "mask", None));
                     };
                     // A partial mask is left-aligned, as libpcap reads it (`mask 255.255`).
                     let (mv, mbits) = parse_hid(&m, &s2)?;
@@ -1114,11 +1175,7 @@ impl<'s> P<'s> {
                     let (t, s) = peek(r)?;
                     fail_at(
                         s.clone(),
-                        format!(
-                            "expected a number after '{}', found {}",
-                            after,
-                            describe(&t, &s, self.src)
-                        ),
+                        expected(Expected::Number, after, Some(describe(&t, &s, self.src))),
                     )
                 }
             }
@@ -1164,10 +1221,10 @@ impl<'s> P<'s> {
                     _ => {
                         return fail_at(
                             s2.clone(),
-                            format!(
-                                "expected one of & | < > = after 'byte {}', found {}",
-                                off,
-                                describe(&t2, &s2, self.src)
+                            expected(
+                                Expected::ByteOperator,
+                                format!("byte {off}"),
+                                Some(describe(&t2, &s2, self.src)),
                             ),
                         )
                     }
@@ -1241,7 +1298,7 @@ fn prev_end(i: In) -> usize {
 /// `/len` after an address: None when there is no '/', else the length or an error.
 fn prefix_len(i: In) -> Option<PResult<(u32, Span)>> {
     let (r, _) = op("/")(i).ok()?;
-    Some(num(r).or_else(|_| fail_at(token_span(r), "expected a prefix length after '/'")))
+    Some(num(r).or_else(|_| fail_at(token_span(r), expected(Expected::PrefixLength, "/", None))))
 }
 
 fn mark_inherited(e: Expr) -> Expr {
@@ -1398,7 +1455,8 @@ fn operand(i: In) -> PResult<Arith> {
                     let s = token_span(r);
                     nom::Err::Failure(PErr {
                         span: s,
-                        msg: Some(format!("expected an offset after '{}['", k)),
+                        kind: Some(expected(Expected::Offset, format!("{k}["), None).into()),
+                        note: None,
                     })
                 }
                 x => x,
@@ -1408,11 +1466,12 @@ fn operand(i: In) -> PResult<Arith> {
                     let (r3, (n, s)) = num(r2).map_err(|_| {
                         nom::Err::Failure(PErr {
                             span: token_span(r2),
-                            msg: Some("expected a size (1, 2 or 4) after ':'".into()),
+                            kind: Some(expected(Expected::Size, ":", None).into()),
+                            note: None,
                         })
                     })?;
                     if !matches!(n, 1 | 2 | 4) {
-                        return fail_at(s, "data size must be 1, 2, or 4");
+                        return fail_at(s, Syntax::DataSize { size: n });
                     }
                     (r3, n)
                 }
@@ -1422,7 +1481,8 @@ fn operand(i: In) -> PResult<Arith> {
                 let s = token_span(r);
                 nom::Err::Failure(PErr {
                     span: s,
-                    msg: Some("expected ']' to close the packet access".into()),
+                    kind: Some(Syntax::UnclosedBracket.into()),
+                    note: None,
                 })
             })?;
             (
@@ -1500,25 +1560,13 @@ fn check_depth(src: &str) -> Result<(), Error> {
                 run = 0;
                 chain += 1;
                 if chain > MAX_CHAIN {
-                    return Err(Error::new(
-                        format!(
-                            "expression too long: more than {MAX_CHAIN} operands in a row \
-                             (no kernel filter can test that many)"
-                        ),
-                        span,
-                    ));
+                    return Err(Error::new(Limit::Operands { max: MAX_CHAIN }, span));
                 }
             }
             _ => {}
         }
         if base + run > MAX_NESTING {
-            return Err(Error::new(
-                format!(
-                    "expression nested too deeply: more than {MAX_NESTING} levels of \
-                     parentheses, brackets and 'not'"
-                ),
-                span,
-            ));
+            return Err(Error::new(Limit::Nesting { max: MAX_NESTING }, span));
         }
         prev = Some(t);
     }
@@ -1535,72 +1583,78 @@ pub fn parse(src: &str) -> Result<Option<Expr>, Error> {
     let p = P { src };
     let to_error = |e: PErr| -> Error {
         let mut span = e.span.clone();
-        let msg = match e.msg {
-            Some(m) => m,
+        let e_note = e.note;
+        let kind = match e.kind {
+            Some(k) => k,
             None => {
                 let (t, s) = peek_at(src, e.span.start);
                 match t {
-                    Tok::End => {
-                        match unclosed_paren(src) {
-                            Some(open) => {
-                                span = open..open + 1;
-                                "missing ')' for this '('".to_string()
-                            }
-                            None => match last_token(src) {
-                                Some(last)
-                                    if last.bytes().all(|b| b.is_ascii_alphanumeric())
-                                        && parse_num(last).is_ok() =>
-                                {
-                                    span =
-                                        tokens(src).last().map(|(_, s)| s.clone()).unwrap_or(span);
-                                    format!("'{}' needs a qualifier (such as 'port {}') or a comparison", last, last)
-                                }
-                                Some(last) => format!(
-                                    "the expression ends after '{}': something must follow it",
-                                    last
-                                ),
-                                None => "syntax error: the expression ends too early".to_string(),
-                            },
+                    Tok::End => match unclosed_paren(src) {
+                        Some(open) => {
+                            span = open..open + 1;
+                            Syntax::UnclosedParen.into()
                         }
+                        None => match last_token(src) {
+                            Some(last)
+                                if last.bytes().all(|b| b.is_ascii_alphanumeric())
+                                    && parse_num(last).is_ok() =>
+                            {
+                                span = tokens(src).last().map(|(_, s)| s.clone()).unwrap_or(span);
+                                Syntax::BareNumber {
+                                    text: last.to_string(),
+                                }
+                                .into()
+                            }
+                            Some(last) => Syntax::EndsAfter {
+                                last: last.to_string(),
+                            }
+                            .into(),
+                            None => Syntax::EndsEarly.into(),
+                        },
+                    },
+                    Tok::Id(_) | Tok::Hid(_) | Tok::Hid6(_) | Tok::Eid(_) => {
+                        Syntax::NeedsQualifier {
+                            found: describe(&t, &s, src),
+                            text: src[s.clone()].to_string(),
+                            ether: matches!(t, Tok::Eid(_)),
+                        }
+                        .into()
                     }
-                    Tok::Id(_) | Tok::Hid(_) | Tok::Hid6(_) => format!(
-                        "{} needs a qualifier here, such as 'host {}'",
-                        describe(&t, &s, src),
-                        &src[s.clone()]
-                    ),
-                    Tok::Eid(_) => format!(
-                        "{} needs a qualifier here, such as 'ether host {}'",
-                        describe(&t, &s, src),
-                        &src[s.clone()]
-                    ),
-                    _ => format!("syntax error at {}", describe(&t, &s, src)),
+                    _ => Syntax::UnexpectedToken {
+                        found: describe(&t, &s, src),
+                    }
+                    .into(),
                 }
             }
         };
         if span.is_empty() {
             span = span.start..span.start + 1;
         }
-        Error::new(msg, span)
+        let e = Error::new(kind, span);
+        match e_note {
+            Some(n) => e.note(n),
+            None => e,
+        }
     };
     match p.expr(input, None) {
         Ok((rest, (e, _))) => match peek(rest) {
             Ok((Tok::End, _)) => Ok(Some(e)),
             Ok((t, s)) => {
-                let what = describe(&t, &s, src);
-                let msg = match t {
-                    Tok::Op(")") => "unbalanced ')'".to_string(),
+                let found = describe(&t, &s, src);
+                let kind = match t {
+                    Tok::Op(")") => Syntax::UnbalancedParen,
                     Tok::Id(_) | Tok::Hid(_) | Tok::Hid6(_) | Tok::Num(_) | Tok::Eid(_) => {
-                        format!("unexpected {}: expected 'and' or 'or' before it", what)
+                        Syntax::MissingOperator { found }
                     }
-                    _ => format!("syntax error at {}", what),
+                    _ => Syntax::UnexpectedToken { found },
                 };
-                Err(Error::new(msg, s))
+                Err(Error::new(kind, s))
             }
             Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(to_error(e)),
-            Err(nom::Err::Incomplete(_)) => Err(Error::whole("incomplete expression")),
+            Err(nom::Err::Incomplete(_)) => Err(Error::whole(Syntax::Incomplete)),
         },
         Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(to_error(e)),
-        Err(nom::Err::Incomplete(_)) => Err(Error::whole("incomplete expression")),
+        Err(nom::Err::Incomplete(_)) => Err(Error::whole(Syntax::Incomplete)),
     }
 }
 
@@ -1659,7 +1713,7 @@ mod tests {
 
     fn ok(s: &str) -> Expr {
         parse(s)
-            .unwrap_or_else(|e| panic!("{}: {} at {:?}", s, e.message, e.span))
+            .unwrap_or_else(|e| panic!("{}: {} at {:?}", s, e, e.span))
             .unwrap()
     }
     fn err(s: &str) -> Error {
@@ -1715,14 +1769,16 @@ mod tests {
         ok("ether host 001122334455");
         ok("host ::ffff:1.2.3.4");
         ok("ip proto \\tcp");
+        let e = err("ip[0] = 08");
         assert_eq!(
-            err("ip[0] = 08").message,
-            "number 08 contains non-octal digit"
+            e.kind,
+            EKind::Token(BadToken::NonOctal {
+                number: "08".into()
+            })
         );
-        assert_eq!(
-            err("ip[0] = 4294967296").message,
-            "number 4294967296 overflows 32 bits"
-        );
+        assert_eq!(e.to_string(), "number 08 contains non-octal digit");
+        let e = err("ip[0] = 4294967296");
+        assert_eq!(e.to_string(), "number 4294967296 overflows 32 bits");
         err("ether host 1:2:3");
     }
 
@@ -1764,7 +1820,7 @@ mod tests {
         assert!(check_depth(&parens(n)).is_ok());
         let e = check_depth(&parens(n + 1)).unwrap_err();
         assert_eq!(e.span, Some(n..n + 1), "the first '(' past the limit");
-        assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        assert_eq!(e.kind, Limit::Nesting { max: MAX_NESTING }.into());
         for deep in [
             format!("{}tcp", "not ".repeat(n + 1)),
             format!("{}tcp", "! ".repeat(n + 1)),
@@ -1773,7 +1829,7 @@ mod tests {
             format!("{}tcp{}", "not (".repeat(n / 2 + 1), ")".repeat(n / 2 + 1)),
         ] {
             let e = check_depth(&deep).unwrap_err();
-            assert!(e.message.contains("nested too deeply"), "{}", e.message);
+            assert_eq!(e.kind, Limit::Nesting { max: MAX_NESTING }.into(), "{e}");
         }
         // Binary minus is not nesting; parentheses closed are not either.
         assert!(check_depth(&"ip[0] - 1 - ".repeat(n + 1)).is_ok());
@@ -1785,7 +1841,8 @@ mod tests {
         let chain = |k: usize| vec!["tcp"; k].join(" or ");
         assert!(check_depth(&chain(MAX_CHAIN)).is_ok());
         let e = check_depth(&chain(MAX_CHAIN + 1)).unwrap_err();
-        assert!(e.message.contains("operands in a row"), "{}", e.message);
+        assert_eq!(e.kind, Limit::Operands { max: MAX_CHAIN }.into());
+        assert!(e.to_string().contains("operands in a row"), "{e}");
         let at = e.span.unwrap().start;
         assert_eq!(&chain(MAX_CHAIN + 1)[at..at + 2], "or");
         // Each parenthesised group is its own chain.
@@ -1811,32 +1868,39 @@ mod tests {
         let e = err("hôst 10.0.0.1");
         assert_eq!(e.span, Some(0..5));
         assert!(
-            e.message
+            e.to_string()
                 .starts_with("'ô' in 'hôst' is not an ASCII letter"),
-            "{}",
-            e.message
+            "{e}"
         );
         let e = err("port 80 and ôst");
-        assert!(e.message.starts_with("'ô' in 'ôst'"), "{}", e.message);
+        assert_eq!(
+            e.kind,
+            EKind::Token(BadToken::NonAscii {
+                c: 'ô',
+                word: "ôst".into()
+            })
+        );
         let e = err("ether host zz:11:22:33:44:55");
         assert_eq!(e.span, Some(11..28));
         assert!(
-            e.message
+            e.to_string()
                 .starts_with("bad MAC address 'zz:11:22:33:44:55': 'zz' is not a hex byte"),
-            "{}",
-            e.message
+            "{e}"
         );
         let e = err("ether host 00:11:2g:33:44:55");
-        assert!(
-            e.message.contains("'2g' is not a hex byte"),
-            "{}",
-            e.message
+        assert_eq!(
+            e.kind,
+            EKind::Address(BadAddress::BadMac {
+                text: "00:11:2g:33:44:55".into(),
+                group: "2g".into()
+            })
         );
         let e = err("host k:l:m");
-        assert!(
-            e.message.contains("neither a MAC address nor an IPv6"),
-            "{}",
-            e.message
+        assert_eq!(
+            e.kind,
+            EKind::Address(BadAddress::NeitherMacNorIpv6 {
+                text: "k:l:m".into()
+            })
         );
         // The forms that are right stay right.
         ok("ether host 00:11:22:33:44:55");
@@ -1847,13 +1911,21 @@ mod tests {
     #[test]
     fn errors_point_at_the_token() {
         let e = err("tcp port");
-        assert!(e.message.contains("after 'port'"), "{}", e.message);
+        assert_eq!(
+            e.kind,
+            expected(Expected::PortNumberOrName, "port", Some(Found::End)).into()
+        );
+        assert_eq!(
+            e.to_string(),
+            "expected a port number or name after 'port', found end of expression"
+        );
         let e = err("tcp and and udp");
         assert_eq!(e.span, Some(8..11));
         let e = err("(tcp");
         assert!(e.span.is_some());
         let e = err("tcp)");
-        assert_eq!(e.message, "unbalanced ')'");
+        assert_eq!(e.kind, Syntax::UnbalancedParen.into());
+        assert_eq!(e.to_string(), "unbalanced ')'");
     }
 
     #[test]

@@ -98,8 +98,7 @@ pub mod filter {
                             assert_eq!(back.as_ref(), Ok(&prog), "-ddd round trip: {expr:?}");
                         }
                         Err(e) => {
-                            let _ = e.caret(expr);
-                            let _ = filter_compiler::error::escape(&e.message);
+                            let _ = e.render(expr);
                         }
                     }
                 }

@@ -6,9 +6,10 @@
 
 pub mod lab;
 
+use filter_compiler::error::KernelView;
 use filter_compiler::interp::{self, Meta};
 use filter_compiler::resolve::ServiceProto;
-use filter_compiler::{Error, Insn, LinkType, Options, Program, Resolver, Target};
+use filter_compiler::{Error, ErrorKind, Insn, LinkType, Options, Program, Resolver, Target};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
@@ -751,14 +752,17 @@ pub fn write_report(name: &str, text: &str) -> String {
 /// Compile errors that say the filter can never match anything (`ip proto 256`, or a
 /// contradiction our optimizer proves where libpcap's does not: `less 10 and greater 100`).
 /// tcpdump accepts these and keeps nothing; we refuse them on purpose.
-pub fn proves_no_match(msg: &str) -> bool {
-    msg.contains("rejects all packets") || msg.contains("greater than maximum")
+pub fn proves_no_match(e: &Error) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::RejectsAll | ErrorKind::ValueTooLarge { .. }
+    )
 }
 
 /// Compile errors for data the kernel does not show a cooked (`any`) socket's filter: bytes of
 /// the cooked header that have no ancillary load (the link-layer address).
-pub fn not_in_kernel_view(msg: &str) -> bool {
-    msg.contains("kernel's cooked 'any' socket")
+pub fn not_in_kernel_view(e: &Error) -> bool {
+    e.kind == ErrorKind::NotInKernelView(KernelView::CookedField)
 }
 
 // ------------------------------------------------------------------------ protochain chains
