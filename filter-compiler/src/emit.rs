@@ -6,19 +6,26 @@ use crate::ir::{Block, BlockId, Cfg};
 
 /// Blocks reachable from the entry, in program order.
 pub fn layout(cfg: &Cfg) -> Vec<BlockId> {
-    let mut seen = vec![false; cfg.blocks.len()];
-    let mut stack = vec![cfg.entry];
-    while let Some(b) = stack.pop() {
-        if std::mem::replace(&mut seen[b], true) {
+    // Edges only go to smaller ids: one sweep down from the entry marks everything reachable
+    // (every predecessor of a block is seen before it), with no stack.
+    let mut seen = vec![false; cfg.entry + 1];
+    seen[cfg.entry] = true;
+    let mut order = Vec::with_capacity(cfg.entry + 1);
+    for b in (0..=cfg.entry).rev() {
+        if !seen[b] {
             continue;
         }
+        order.push(b);
         match &cfg.blocks[b] {
-            Block::Branch { t, f, .. } => stack.extend([*t, *f]),
-            Block::Jump { next, .. } => stack.push(*next),
+            Block::Branch { t, f, .. } => {
+                seen[*t] = true;
+                seen[*f] = true;
+            }
+            Block::Jump { next, .. } => seen[*next] = true,
             Block::Ret(_) => {}
         }
     }
-    (0..cfg.blocks.len()).rev().filter(|&b| seen[b]).collect()
+    order
 }
 
 /// How a conditional jump reaches its targets.

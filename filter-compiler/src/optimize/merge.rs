@@ -15,7 +15,9 @@ pub(super) fn merge_identical(cfg: &mut Cfg) -> bool {
     let mut live = crate::emit::layout(cfg);
     live.sort_unstable();
     let mut remap: Vec<BlockId> = (0..cfg.blocks.len()).collect();
-    let mut first: HashMap<Block, BlockId> = HashMap::default();
+    // The first block of each content, by the content's hash (blocks are compared in
+    // place, not cloned into the map): ids with that hash, in order.
+    let mut first: HashMap<u64, Vec<BlockId>> = HashMap::default();
     let mut changed = false;
     for b in live {
         match &mut cfg.blocks[b] {
@@ -26,18 +28,22 @@ pub(super) fn merge_identical(cfg: &mut Cfg) -> bool {
             Block::Jump { next, .. } => *next = remap[*next],
             Block::Ret(_) => {}
         }
-        match first.get(&cfg.blocks[b]) {
+        let ids = first.entry(hash_of(&cfg.blocks[b])).or_default();
+        match ids.iter().find(|&&k| cfg.blocks[k] == cfg.blocks[b]) {
             Some(&keep) => {
                 remap[b] = keep;
                 changed = true;
             }
-            None => {
-                first.insert(cfg.blocks[b].clone(), b);
-            }
+            None => ids.push(b),
         }
     }
     cfg.entry = remap[cfg.entry];
     changed
+}
+
+fn hash_of(b: &Block) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(b)
 }
 
 #[cfg(test)]
