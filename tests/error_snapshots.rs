@@ -100,8 +100,19 @@ fn errors_corpus_snapshot() {
     check_golden("errors.txt", &out);
 }
 
+/// On a thread with a large stack: the 1,500-host expression below nests 1,500 deep, more
+/// than a debug build's default test thread takes (the binary compiles on such a thread too).
 #[test]
 fn target_errors_snapshot() {
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(target_errors)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn target_errors() {
     use LinkType::*;
     let off = Target::offline;
     let kernel = Target::kernel;
