@@ -430,7 +430,10 @@ fn lex(i: In) -> PResult<(Tok, Span)> {
     let cached = LEX_CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != src {
-            *c = (src, vec![None; src.1 + 1]);
+            // Keep the allocation from the last expression.
+            c.0 = src;
+            c.1.clear();
+            c.1.resize(src.1 + 1, None);
         }
         c.1[at].clone()
     });

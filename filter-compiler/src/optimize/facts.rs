@@ -36,7 +36,7 @@ fn pins(f: &Fact) -> bool {
 /// Facts past the index beyond which `Facts::settle` indexes them.
 const SCAN_LEN: usize = 32;
 
-/// A fact list, indexed so that `decide` and `value_set` need not scan it: in a long `or`
+/// A fact list, indexed so that `decide` and `pinned` need not scan it: in a long `or`
 /// chain nearly every fact is about the same value (`A != a1`, `A != a2`...), and scanning
 /// made the pass quadratic. Answers are exactly those of a scan in list order, the first
 /// fact that decides winning: on a path no packet can take, facts may disagree, and which
@@ -216,8 +216,8 @@ impl Facts {
         keys
     }
 
-    /// The values the facts allow for `key`, if they pin them down.
-    fn value_set(&self, sets: &Sets, key: usize) -> Option<Vec<u32>> {
+    /// The values of the first fact that pins `key` down (a set, or one value), borrowed.
+    fn pinned<'s>(&'s self, sets: &'s Sets, key: usize) -> Option<&'s [u32]> {
         let indexed = self
             .by_key
             .get(&key)
@@ -230,8 +230,8 @@ impl Facts {
             None => self.tail().iter().find(|f| f.key == key && pins(f))?,
         };
         Some(match f.jmp {
-            ONE_OF => sets[f.k as usize].clone(),
-            _ => vec![f.k],
+            ONE_OF => &sets[f.k as usize],
+            _ => std::slice::from_ref(&f.k),
         })
     }
 
@@ -239,12 +239,21 @@ impl Facts {
     /// values less those other facts rule out (`tcp or udp or sctp`, then `not sctp`,
     /// leaves {6, 17}).
     fn allowed(&self, sets: &Sets, key: usize) -> Option<Vec<u32>> {
-        let mut vals = self.value_set(sets, key)?;
-        if vals.len() > 1 {
-            let eq = cbpf::JMP | cbpf::JEQ | cbpf::K;
-            vals.retain(|&v| self.decide_one(sets, key, eq, v) != Some(false));
-        }
-        Some(vals)
+        let vals = self.pinned(sets, key)?;
+        Some(self.still_allowed(sets, key, vals).collect())
+    }
+
+    /// Those of `vals` no other fact about `key` rules out.
+    fn still_allowed<'v>(
+        &'v self,
+        sets: &'v Sets,
+        key: usize,
+        vals: &'v [u32],
+    ) -> impl Iterator<Item = u32> + 'v {
+        let eq = cbpf::JMP | cbpf::JEQ | cbpf::K;
+        let many = vals.len() > 1;
+        (vals.iter().copied())
+            .filter(move |&v| !many || self.decide_one(sets, key, eq, v) != Some(false))
     }
 
     /// What the facts say about the test `key jmp k`, if anything: the `verdict` of the
@@ -255,8 +264,8 @@ impl Facts {
             if jmp & cbpf::X != 0 || eval(0, jmp, k).is_none() {
                 return None;
             }
-            let vals = self.allowed(sets, key)?;
-            let mut outcomes = vals.iter().map(|&v| eval(v, jmp, k));
+            let vals = self.pinned(sets, key)?;
+            let mut outcomes = self.still_allowed(sets, key, vals).map(|v| eval(v, jmp, k));
             let first = outcomes.next().flatten();
             first.filter(|_| outcomes.all(|o| o == first))
         })
@@ -342,7 +351,7 @@ pub(super) fn meet(slot: &mut Option<Facts>, edge: Facts, sets: &mut Sets) {
         have.push(f);
     }
     for (key, vals) in joined {
-        if have.value_set(sets, key).as_ref() != Some(&vals) {
+        if have.pinned(sets, key) != Some(&vals[..]) {
             sets.push(vals);
             have.push(Fact {
                 key,

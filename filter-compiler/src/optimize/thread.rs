@@ -80,7 +80,7 @@ pub(super) fn thread_jumps(cfg: &mut Cfg) -> bool {
     let mut jumps: Vec<(BlockId, BlockId)> = Vec::new();
     // Facts on entry to each block: those true on every incoming edge. Only a branch uses
     // them; any other block is just marked reached.
-    let mut entry: Vec<Option<Facts>> = vec![None; blocks.len()];
+    let mut entry: Vec<Option<Facts>> = (0..blocks.len()).map(|_| None).collect();
     entry[start] = Some(Facts::default());
     for &b in &order {
         // Every predecessor came earlier in this order: the entry facts are final.
